@@ -1,0 +1,145 @@
+import { ConfigError } from "../errors.js";
+import type { LogLevel } from "../logger.js";
+import type { ResolvedConfig, ResolvedKubernetes, WorkerOptions } from "./options.js";
+import {
+  boolean,
+  nonEmptyString,
+  nonNegativeInt,
+  oneOf,
+  port,
+  positiveInt,
+  positiveSeconds,
+} from "./parse.js";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the caller found on disk; kept out of this function so it stays pure. */
+export interface EnvironmentHints {
+  /** Contents of /var/run/secrets/kubernetes.io/serviceaccount/namespace, when present. */
+  readonly serviceAccountNamespace?: string;
+}
+
+/** All defaults in one place (the black-box contract's documented values). */
+export const defaults = {
+  concurrency: 1,
+  httpPort: 9464,
+  httpHost: "0.0.0.0",
+  emptyGraceMs: 1000,
+  graceSeconds: 30,
+  sourceFailureMs: 30_000,
+  busyAfterMs: 2000,
+  logLevel: "info" as LogLevel,
+} as const;
+
+const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+/**
+ * Options in code win over the environment; every value is validated and a bad one throws a
+ * {@link ConfigError} naming the option or variable, the accepted form and the value received.
+ */
+export function resolveConfig(options: WorkerOptions<never>, env: Env, hints: EnvironmentHints = {}): ResolvedConfig {
+  // Picks the option when set, else the variable when set (and non-empty), else undefined.
+  const pick = <T>(option: keyof WorkerOptions<never>, variable: string, parse: (name: string, v: unknown) => T): T | undefined => {
+    const fromCode = options[option];
+    if (fromCode !== undefined) return parse(String(option), fromCode);
+    const fromEnv = env[variable];
+    if (fromEnv !== undefined && fromEnv !== "") return parse(variable, fromEnv);
+    return undefined;
+  };
+
+  if (typeof options.handler !== "function") {
+    throw new ConfigError(`handler must be a function, got ${typeof options.handler}`);
+  }
+
+  const concurrency = pick("concurrency", "QUIESCE_CONCURRENCY", positiveInt) ?? defaults.concurrency;
+  const graceSeconds = pick("graceSeconds", "QUIESCE_GRACE_SECONDS", positiveSeconds) ?? defaults.graceSeconds;
+  const graceMs = Math.round(graceSeconds * 1000);
+  const safetyMarginMs =
+    pick("safetyMarginMs", "QUIESCE_SAFETY_MARGIN_MS", nonNegativeInt) ?? Math.min(5000, Math.max(1000, graceMs / 10));
+  if (safetyMarginMs >= graceMs) {
+    throw new ConfigError(
+      `safety margin (${safetyMarginMs} ms) must be shorter than the grace period (${graceMs} ms): ` +
+        `raise QUIESCE_GRACE_SECONDS or lower QUIESCE_SAFETY_MARGIN_MS`,
+    );
+  }
+
+  const exitWhenEmpty =
+    pick("exitWhenEmpty", "QUIESCE_EXIT_WHEN_EMPTY", boolean) ??
+    (env.TERM_ON_EMPTY !== undefined && env.TERM_ON_EMPTY !== "" ? boolean("TERM_ON_EMPTY", env.TERM_ON_EMPTY) : false);
+  const maxLifetimeSeconds = pick("maxLifetimeSeconds", "QUIESCE_MAX_LIFETIME_SECONDS", positiveSeconds);
+  const drainToken = pick("drainToken", "QUIESCE_DRAIN_TOKEN", nonEmptyString) ?? null;
+  const logLevelRaw = env.QUIESCE_LOG_LEVEL;
+  const logLevel =
+    logLevelRaw === undefined || logLevelRaw === ""
+      ? defaults.logLevel
+      : oneOf("QUIESCE_LOG_LEVEL", logLevelRaw, logLevels);
+
+  return {
+    concurrency,
+    http: resolveHttp(options, env),
+    exitWhenEmpty,
+    emptyGraceMs: pick("emptyGraceMs", "QUIESCE_EMPTY_GRACE_MS", nonNegativeInt) ?? defaults.emptyGraceMs,
+    graceMs,
+    safetyMarginMs,
+    maxJobs: pick("maxJobs", "QUIESCE_MAX_JOBS", positiveInt) ?? null,
+    maxLifetimeMs: maxLifetimeSeconds === undefined ? null : Math.round(maxLifetimeSeconds * 1000),
+    drainToken,
+    sourceFailureMs: pick("sourceFailureMs", "QUIESCE_SOURCE_FAILURE_MS", positiveInt) ?? defaults.sourceFailureMs,
+    logLevel,
+    kubernetes: resolveKubernetes(options, env, hints),
+  };
+}
+
+function resolveHttp(options: WorkerOptions<never>, env: Env): ResolvedConfig["http"] {
+  if (options.http === false) return false;
+  if (options.http !== undefined && (typeof options.http !== "object" || options.http === null)) {
+    throw new ConfigError(`http must be false or { port?, host? }, got ${String(options.http)}`);
+  }
+  const fromCode = options.http ?? {};
+  const portValue =
+    fromCode.port !== undefined
+      ? port("http.port", fromCode.port)
+      : env.QUIESCE_HTTP_PORT
+        ? port("QUIESCE_HTTP_PORT", env.QUIESCE_HTTP_PORT)
+        : defaults.httpPort;
+  const host =
+    fromCode.host !== undefined
+      ? nonEmptyString("http.host", fromCode.host)
+      : env.QUIESCE_HTTP_HOST
+        ? nonEmptyString("QUIESCE_HTTP_HOST", env.QUIESCE_HTTP_HOST)
+        : defaults.httpHost;
+  return { port: portValue, host };
+}
+
+function resolveKubernetes(options: WorkerOptions<never>, env: Env, hints: EnvironmentHints): ResolvedKubernetes | false {
+  if (options.kubernetes === false) return false;
+  const k = options.kubernetes ?? {};
+  const inPod = Boolean(env.KUBERNETES_SERVICE_HOST);
+  const podName = k.podName ?? (env.POD_NAME || (inPod ? env.HOSTNAME : undefined));
+  const namespace = k.namespace ?? (env.POD_NAMESPACE || hints.serviceAccountNamespace?.trim());
+  // Enabled by explicit options, by the Downward API variables, or by running in a pod.
+  const wanted = options.kubernetes !== undefined || Boolean(env.POD_NAME || env.POD_NAMESPACE) || inPod;
+  if (!wanted) return false;
+  if (!podName || !namespace) {
+    if (options.kubernetes === undefined && !env.POD_NAME && !env.POD_NAMESPACE) return false;
+    const missing = !podName ? "POD_NAME (or kubernetes.podName)" : "POD_NAMESPACE (or kubernetes.namespace)";
+    throw new ConfigError(`${missing} must be set for the Kubernetes reporter (Downward API fieldRef metadata.name / metadata.namespace)`);
+  }
+  const busyAfterMs =
+    k.busyAfterMs !== undefined
+      ? nonNegativeInt("kubernetes.busyAfterMs", k.busyAfterMs)
+      : env.QUIESCE_BUSY_AFTER_MS
+        ? nonNegativeInt("QUIESCE_BUSY_AFTER_MS", env.QUIESCE_BUSY_AFTER_MS)
+        : defaults.busyAfterMs;
+  const flag = (name: "annotations" | "safeToEvict" | "doNotDisrupt"): boolean =>
+    k[name] === undefined ? true : boolean(`kubernetes.${name}`, k[name]);
+  return {
+    podName,
+    namespace,
+    annotations: flag("annotations"),
+    safeToEvict: flag("safeToEvict"),
+    doNotDisrupt: flag("doNotDisrupt"),
+    busyAfterMs,
+    kubeconfig: k.kubeconfig ?? (inPod ? null : env.KUBECONFIG || null),
+  };
+}

@@ -1,0 +1,1 @@
+export type { Source, Delivery, QueueDepth, ReleaseOptions } from "./source/source.js";

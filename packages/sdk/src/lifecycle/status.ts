@@ -1,0 +1,54 @@
+import type { WorkerState } from "./states.js";
+
+/**
+ * The one snapshot every observer reads: `/status`, `/readyz`, the metrics' collect() and the pod
+ * reporter. Nobody else keeps counters of their own.
+ */
+export interface WorkerStatus {
+  readonly state: WorkerState;
+  /** Queue (source) name. */
+  readonly queue: string;
+  readonly concurrency: number;
+  /** Jobs whose handler is running. */
+  readonly inFlight: number;
+  /** Deliveries received and not yet settled (in flight plus those waiting for a slot). */
+  readonly held: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Deliveries handed back to the queue: unstarted on drain, at the deadline, or on request. */
+  readonly released: number;
+  /** Started jobs that did not finish: released at the deadline or lost their lease. */
+  readonly interrupted: number;
+  readonly leaseExtensions: number;
+  readonly leaseLost: number;
+  /** ISO time of the last state change. */
+  readonly since: string;
+  /** ISO time the worker was created. */
+  readonly startedAt: string;
+  /** Epoch ms the oldest running job started, or null when none runs. */
+  readonly oldestJobStartedAt: number | null;
+  /** Why the drain started, once it has. */
+  readonly drainReason: string | null;
+  /** Epoch ms by which in-flight work is released, once draining. */
+  readonly drainDeadline: number | null;
+}
+
+/** What a finished drain hands back to `drain()`, `run()` and `/drain` callers. */
+export interface DrainReport {
+  readonly reason: string;
+  /** 0 clean, 143 unfinished work handed back on a signal, 1 fatal. */
+  readonly exitCode: 0 | 1 | 143;
+  /** "graceful": every job finished; "forced": the deadline (or a second signal) released work. */
+  readonly path: "graceful" | "forced";
+  readonly completed: number;
+  readonly failed: number;
+  readonly released: number;
+  readonly interrupted: number;
+  readonly durationMs: number;
+  /** For exit-when-empty: the queue was seen empty before the drain. */
+  readonly queueSeenEmpty: boolean;
+  /** Present when the drain came from a fatal error: the one-line reason. */
+  readonly error?: string;
+  /** Errors raised while closing the source, resources and servers. */
+  readonly cleanupErrors: readonly string[];
+}
