@@ -21,11 +21,11 @@ export class QuiesceError extends Error {
     this.name = new.target.name;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== "object" || value === null || !(brand in value)) return false;
     // Subclasses match on their own code; the base class matches every quiesce error.
     const expected = (this as unknown as { expectedCode?: QuiesceErrorCode }).expectedCode;
-    return expected === undefined || (value as QuiesceError).code === expected;
+    return expected === undefined || (value as unknown as QuiesceError).code === expected;
   }
 }
 Object.defineProperty(QuiesceError.prototype, brand, { value: true });
