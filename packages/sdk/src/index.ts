@@ -1,1 +1,29 @@
+/**
+ * @quiesce/sdk: a worker runtime that makes queue workers safe to scale down.
+ * Named exports only: this list is the public surface.
+ */
+export { createWorker, Worker } from "./worker.js";
+export type { WorkerOptions, Handler, HttpOptions, KubernetesOptions, ResolvedConfig } from "./config/options.js";
+export { resolveConfig } from "./config/resolve.js";
+export type { JobContext } from "./loop/job-context.js";
+export type { WorkerEvents, ReleaseReason } from "./events.js";
+export type { StateChange } from "./lifecycle/lifecycle.js";
+export { WorkerState } from "./lifecycle/states.js";
+export type { WorkerStatus, DrainReport } from "./lifecycle/status.js";
 export type { Source, Delivery, QueueDepth, ReleaseOptions } from "./source/source.js";
+export { createMemorySource } from "./source/memory-source.js";
+export type { MemorySource, MemorySourceOptions } from "./source/memory-source.js";
+export type { Resource } from "./resources/resources.js";
+export type { Logger, LogLevel } from "./logger.js";
+export { createJsonLogger, noopLogger } from "./logger.js";
+export {
+  QuiesceError,
+  ConfigError,
+  IllegalStateError,
+  LeaseLostError,
+  DrainDeadlineError,
+  SourceError,
+  MissingDependencyError,
+  coerceError,
+} from "./errors.js";
+export type { QuiesceErrorCode } from "./errors.js";

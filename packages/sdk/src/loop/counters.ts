@@ -1,0 +1,14 @@
+/** The worker's running totals; read through the status snapshot only. */
+export interface Counters {
+  received: number;
+  completed: number;
+  failed: number;
+  released: number;
+  interrupted: number;
+  leaseExtensions: number;
+  leaseLost: number;
+}
+
+export function createCounters(): Counters {
+  return { received: 0, completed: 0, failed: 0, released: 0, interrupted: 0, leaseExtensions: 0, leaseLost: 0 };
+}

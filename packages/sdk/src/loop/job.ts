@@ -1,0 +1,60 @@
+import type { Delivery } from "../source/source.js";
+
+/** How a delivery ended: exactly one per delivery (guarantee 1). */
+export type Settlement = "completed" | "failed" | "released" | "lost";
+
+/**
+ * One received delivery while this worker holds it. The first caller of {@link claim} decides
+ * how it ends; every later claim is refused, so a handler finishing as the deadline fires (or as
+ * its lease is lost) can never ack a delivery that was already released.
+ */
+export class Job {
+  readonly delivery: Delivery;
+  /** ctx.signal: aborted at the deadline or on lease loss. */
+  readonly abort = new AbortController();
+  readonly receivedAt: number;
+  startedAt = 0;
+  /** Epoch ms of the last successful lease renewal (or receipt). */
+  leaseRenewedAt: number;
+  /** Lease length asked for at the last renewal. */
+  leaseMs: number;
+  #settlement: Settlement | null = null;
+  #renewing = false;
+
+  constructor(delivery: Delivery, leaseMs: number, now: number) {
+    this.delivery = delivery;
+    this.receivedAt = now;
+    this.leaseRenewedAt = now;
+    this.leaseMs = leaseMs;
+  }
+
+  get started(): boolean {
+    return this.startedAt !== 0;
+  }
+
+  get settlement(): Settlement | null {
+    return this.#settlement;
+  }
+
+  get claimed(): boolean {
+    return this.#settlement !== null;
+  }
+
+  /** Take the right to settle this delivery as `how`. False if someone already did. */
+  claim(how: Settlement): boolean {
+    if (this.#settlement !== null) return false;
+    this.#settlement = how;
+    return true;
+  }
+
+  /** Guards against overlapping renewals of the same delivery. */
+  beginRenewal(): boolean {
+    if (this.#renewing || this.claimed) return false;
+    this.#renewing = true;
+    return true;
+  }
+
+  endRenewal(): void {
+    this.#renewing = false;
+  }
+}

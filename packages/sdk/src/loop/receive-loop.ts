@@ -1,0 +1,102 @@
+import type { EmptyWatcher } from "../drain/exit-when-empty.js";
+import { coerceError, SourceError } from "../errors.js";
+import { sleep } from "../internal/timers.js";
+import type { Logger } from "../logger.js";
+import type { Delivery, Source } from "../source/source.js";
+import type { Counters } from "./counters.js";
+import type { InFlight } from "./in-flight.js";
+import type { JobRunner } from "./job-runner.js";
+
+export interface ReceiveLoopContext {
+  readonly source: Source;
+  readonly concurrency: number;
+  readonly maxJobs: number | null;
+  readonly inFlight: InFlight;
+  readonly counters: Counters;
+  readonly runner: JobRunner;
+  /** Aborted when the drain starts: no receive is issued after it, and a pending one returns. */
+  readonly stop: AbortSignal;
+  readonly logger: Logger;
+  readonly sourceFailureMs: number;
+  readonly emptyWatcher: EmptyWatcher | null;
+  quotaReached(): void;
+  queueEmpty(): void;
+  fatal(error: Error): void;
+  receiveFailed(error: Error): void;
+}
+
+const backoffBaseMs = 100;
+const backoffMaxMs = 5000;
+
+/**
+ * Receive → dispatch. Asks only for as many deliveries as there are free slots (so nothing waits
+ * unstarted while we hold its lease), and issues no receive once the drain began; deliveries that
+ * arrive after it are released at once (guarantee 2).
+ */
+export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
+  const { source, inFlight, counters, stop } = ctx;
+  let failingSince: number | null = null;
+  let failures = 0;
+  const stopped = abortPromise(stop);
+  while (!stop.aborted) {
+    while (inFlight.size >= ctx.concurrency && !stop.aborted) {
+      await Promise.race([inFlight.nextRemoval(), stopped]);
+    }
+    if (stop.aborted) break;
+    const quota = ctx.maxJobs === null ? Infinity : ctx.maxJobs - counters.received;
+    const want = Math.min(ctx.concurrency - inFlight.size, quota);
+    let deliveries: Delivery[];
+    try {
+      deliveries = await source.receive(want, receiveSignal(ctx));
+      failingSince = null;
+      failures = 0;
+    } catch (thrown) {
+      if (stop.aborted) break;
+      const error = new SourceError(`${source.name}: receive failed: ${coerceError(thrown).message}`, { cause: thrown });
+      const now = Date.now();
+      failingSince ??= now;
+      if (now - failingSince >= ctx.sourceFailureMs) {
+        ctx.fatal(new SourceError(`${source.name}: receive kept failing for ${now - failingSince} ms: ${coerceError(thrown).message}`, { cause: thrown }));
+        break;
+      }
+      ctx.receiveFailed(error);
+      await sleep(Math.min(backoffMaxMs, backoffBaseMs * 2 ** failures++) * (0.5 + Math.random() / 2), stop);
+      continue;
+    }
+    if (deliveries.length > want) {
+      ctx.logger.error({ got: deliveries.length, max: want }, "source returned more deliveries than asked; releasing the excess");
+    }
+    const accepted = stop.aborted ? 0 : Math.min(deliveries.length, want);
+    for (let i = 0; i < deliveries.length; i++) {
+      const delivery = deliveries[i] as Delivery;
+      if (i < accepted) {
+        counters.received++;
+        ctx.runner.start(delivery);
+      } else {
+        void ctx.runner.releaseUnstarted(delivery);
+      }
+    }
+    if (ctx.maxJobs !== null && counters.received >= ctx.maxJobs) {
+      ctx.quotaReached();
+      break;
+    }
+    if (ctx.emptyWatcher && !stop.aborted && (await ctx.emptyWatcher.observe(accepted, inFlight.size))) {
+      ctx.queueEmpty();
+      break;
+    }
+  }
+}
+
+/** In exit-when-empty mode a counting window bounds the poll, so the window is checked on time. */
+function receiveSignal(ctx: ReceiveLoopContext): AbortSignal {
+  const remaining = ctx.emptyWatcher?.remainingMs(Date.now());
+  if (remaining === undefined || remaining === null) return ctx.stop;
+  return AbortSignal.any([ctx.stop, AbortSignal.timeout(Math.max(50, remaining))]);
+}
+
+function abortPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
