@@ -1,6 +1,7 @@
 import type { ResolvedConfig, WorkerOptions } from "./config/options.js";
 import { DrainController, type DrainTrigger } from "./drain/drain-controller.js";
 import { EmptyWatcher } from "./drain/exit-when-empty.js";
+import { setMaxListeners } from "node:events";
 import { coerceError, SourceError } from "./errors.js";
 import type { WorkerEvents } from "./events.js";
 import { AdminServer } from "./http/server.js";
@@ -59,6 +60,8 @@ export class WorkerRuntime {
     this.#events = events;
     this.#logger = logger;
     this.#source = options.source ?? createMemorySource();
+    // One listener per running job that reads ctx.draining: bounded by concurrency, not a leak.
+    setMaxListeners(0, this.#draining.signal);
     const emit = events.emit.bind(events);
     this.#lifecycle = new Lifecycle((change) => emit("state:changed", change));
     this.#runner = new JobRunner({

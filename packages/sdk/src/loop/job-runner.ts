@@ -138,6 +138,7 @@ export class JobRunner {
   }
 
   #remove(job: Job): void {
+    job.detach();
     if (this.#ctx.inFlight.delete(job)) this.#ctx.finished();
   }
 
@@ -146,12 +147,15 @@ export class JobRunner {
     const keeper = this.#ctx.leases;
     let log: Logger | undefined;
     const parent = this.#ctx.logger;
+    const workerDraining = this.#ctx.draining;
     return {
       id: delivery.id,
       payload: delivery.payload,
       attempt: delivery.attempt,
       signal: job.abort.signal,
-      draining: this.#ctx.draining,
+      get draining() {
+        return job.drainingSignal(workerDraining);
+      },
       extendLease: (ms) => keeper().extend(job, ms),
       get log() {
         return (log ??= parent.child({ jobId: delivery.id }));

@@ -20,6 +20,8 @@ export class Job {
   leaseMs: number;
   #settlement: Settlement | null = null;
   #renewing = false;
+  #draining: AbortController | null = null;
+  #detachDraining: (() => void) | null = null;
 
   constructor(delivery: Delivery, leaseMs: number, now: number) {
     this.delivery = delivery;
@@ -56,5 +58,30 @@ export class Job {
 
   endRenewal(): void {
     this.#renewing = false;
+  }
+
+  /**
+   * ctx.draining: a per-job signal following the worker's, made only when a handler reads it, and
+   * detached when the job ends, so listeners a handler adds die with the job instead of piling up
+   * on one worker-wide signal.
+   */
+  drainingSignal(worker: AbortSignal): AbortSignal {
+    if (!this.#draining) {
+      const own = new AbortController();
+      this.#draining = own;
+      if (worker.aborted) own.abort(worker.reason);
+      else {
+        const follow = (): void => own.abort(worker.reason);
+        worker.addEventListener("abort", follow, { once: true });
+        this.#detachDraining = () => worker.removeEventListener("abort", follow);
+      }
+    }
+    return this.#draining.signal;
+  }
+
+  /** The job left this worker: stop following the worker's drain signal. */
+  detach(): void {
+    this.#detachDraining?.();
+    this.#detachDraining = null;
   }
 }
