@@ -11,8 +11,8 @@ const fixture = fileURLToPath(new URL("../fixtures/memory-worker.mjs", import.me
 
 async function startFixture(env: Record<string, string>): Promise<{ proc: WorkerProcess; port: number }> {
   const proc = spawnWorker(fixture, { env: { QUIESCE_LOG_LEVEL: "warn", ...env } });
-  const line = await proc.waitForLine(/"event":"ready"/, { stream: "stdout", timeoutMs: 15_000 });
-  return { proc, port: (JSON.parse(line) as { port: number }).port };
+  const ready = await proc.waitForLine(/"event":"ready","port":(\d+)/, { stream: "stdout", timeoutMs: 15_000 });
+  return { proc, port: Number(ready[1]) };
 }
 
 describe("/status and /drain", () => {
@@ -25,7 +25,9 @@ describe("/status and /drain", () => {
     const status = (await response.json()) as Record<string, unknown>;
     expect(status).toMatchObject({ state: "busy", inFlight: 1, completed: 0, failed: 0, released: 0, queue: "memory" });
     expect(typeof status.since).toBe("string");
+    // Two signals sent back to back can merge into one delivery: wait for the first to land.
     proc.signal("SIGINT");
+    await proc.waitForLine(/"event":"drain-started"/, { stream: "stdout", timeoutMs: 5000 });
     proc.signal("SIGINT");
     expect((await proc.waitForExit(10_000)).code).toBe(143);
   });

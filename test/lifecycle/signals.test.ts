@@ -10,9 +10,8 @@ const fixture = fileURLToPath(new URL("../fixtures/memory-worker.mjs", import.me
 
 async function startFixture(env: Record<string, string>): Promise<{ proc: WorkerProcess; port: number }> {
   const proc = spawnWorker(fixture, { env: { QUIESCE_LOG_LEVEL: "warn", ...env } });
-  const line = await proc.waitForLine(/"event":"ready"/, { stream: "stdout", timeoutMs: 15_000 });
-  const port = (JSON.parse(line) as { port: number }).port;
-  return { proc, port };
+  const ready = await proc.waitForLine(/"event":"ready","port":(\d+)/, { stream: "stdout", timeoutMs: 15_000 });
+  return { proc, port: Number(ready[1]) };
 }
 
 async function exitOf(proc: WorkerProcess, timeoutMs = 20_000) {
@@ -119,8 +118,8 @@ describe("job mode", () => {
       QUIESCE_EMPTY_GRACE_MS: "400",
     });
     // A job arrives every 100 ms, so the 400 ms empty window never completes.
-    await pollUntil(() => proc.stdout().split('"job-finished"').length > 15, { timeoutMs: 10_000, message: "15 jobs finished" });
-    expect(proc.exited).toBe(false);
+    await pollUntil(() => proc.stdout.split('"job-finished"').length > 15, { timeoutMs: 10_000, message: "15 jobs finished" });
+    expect(proc.exit).toBeUndefined();
     proc.signal("SIGTERM");
     const exit = await exitOf(proc);
     // A signal ended a job-mode worker before the queue was seen empty: not a success.
