@@ -250,11 +250,11 @@ export class WorkerRuntime {
   }
 
   #drainContext(): ConstructorParameters<typeof DrainController>[0] {
-    const runtime = this;
+    const logger = this.#logger;
     const margin = this.config.safetyMarginMs;
     return {
       get logger() {
-        return runtime.#logger();
+        return logger();
       },
       exitWhenEmpty: this.config.exitWhenEmpty,
       initialDeadline: () => Date.now() + (this.#pod?.specGraceMs ?? this.config.graceMs) - margin,

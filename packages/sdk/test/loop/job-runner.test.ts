@@ -20,7 +20,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
   const inFlight = new InFlight();
   const counters = createCounters();
   const draining = new AbortController();
-  let leases: LeaseKeeper;
+  const holder: { leases?: LeaseKeeper } = {};
   const runner = new JobRunner({
     handler: handler as never,
     logger: noopLogger,
@@ -28,16 +28,17 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
     draining: draining.signal,
     inFlight,
     counters,
-    leases: () => leases,
+    leases: () => holder.leases as LeaseKeeper,
     emit: (name, payload) => events.emit(name, payload),
     started: () => undefined,
     finished: () => undefined,
   });
-  leases = new LeaseKeeper(1000, {
+  const leases = new LeaseKeeper(1000, {
     jobs: () => inFlight.values(),
     extended: (n) => (counters.leaseExtensions += n),
     lost: (job, error) => runner.leaseLost(job, error),
   });
+  holder.leases = leases;
   return { runner, inFlight, counters, seen, draining, leases };
 }
 
