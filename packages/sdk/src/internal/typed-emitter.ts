@@ -36,7 +36,9 @@ export class TypedEmitter<Events extends object> {
   emit<K extends keyof Events>(name: K, payload: Events[K]): void {
     const set = this.#listeners.get(name);
     if (!set || set.size === 0) return;
-    for (const listener of [...set]) {
+    // Iterating the live Set (no copy per emit: this runs several times per job); a listener
+    // removed meanwhile is skipped, which is what once() needs.
+    for (const listener of set) {
       try {
         (listener as Listener<Events[K]>)(payload);
       } catch (error) {
