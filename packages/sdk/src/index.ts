@@ -14,6 +14,8 @@ export type { Source, Delivery, QueueDepth, ReleaseOptions } from "./source/sour
 export { createMemorySource } from "./source/memory-source.js";
 export type { MemorySource, MemorySourceOptions } from "./source/memory-source.js";
 export type { Resource } from "./resources/resources.js";
+export { poolResource } from "./resources/pool.js";
+export type { EndablePool, PoolResourceOptions } from "./resources/pool.js";
 export type { Logger, LogLevel } from "./logger.js";
 export { createJsonLogger, noopLogger } from "./logger.js";
 export {
