@@ -1,0 +1,17 @@
+import { defineProject } from "vitest/config";
+
+// Tests against real servers (started once per run by global-setup.ts) and real child processes.
+// Server starts and process exits are slow next to unit tests, hence the generous timeouts; two
+// workers suit the 2-core CI machines (the servers themselves need CPU too).
+export default defineProject({
+  test: {
+    name: "integration",
+    include: ["**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
+    globalSetup: ["./global-setup.ts"],
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
