@@ -19,3 +19,55 @@ export interface JobContext {
   /** Logger bound to this job's id. */
   readonly log: Logger;
 }
+
+/**
+ * The context object itself: one per job on the hot path, so the data fields are own properties
+ * (spreading or logging ctx shows them) and everything derived sits on the prototype, made only
+ * when a handler reads it (an AbortSignal costs microseconds to create in Node 20).
+ */
+export class HandlerContext<J extends ContextJob> implements JobContext {
+  readonly id: string;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly #job: J;
+  readonly #host: ContextHost<J>;
+  #log: Logger | undefined;
+
+  constructor(job: J, host: ContextHost<J>) {
+    this.#job = job;
+    this.#host = host;
+    this.id = job.delivery.id;
+    this.payload = job.delivery.payload;
+    this.attempt = job.delivery.attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#job.abort.signal;
+  }
+
+  get draining(): AbortSignal {
+    return this.#job.drainingSignal(this.#host.draining);
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#host.logger().child({ jobId: this.id }));
+  }
+
+  extendLease(ms: number): Promise<void> {
+    return this.#host.extend(this.#job, ms);
+  }
+}
+
+/** What a context reads from its job: kept narrow so this file depends on nothing in loop/. */
+export interface ContextJob {
+  readonly delivery: { readonly id: string; readonly payload: unknown; readonly attempt: number };
+  readonly abort: AbortController;
+  drainingSignal(worker: AbortSignal): AbortSignal;
+}
+
+/** One per worker, shared by every context: no per-job closures. */
+export interface ContextHost<J> {
+  readonly draining: AbortSignal;
+  logger(): Logger;
+  extend(job: J, ms: number): Promise<void>;
+}

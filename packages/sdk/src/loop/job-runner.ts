@@ -7,7 +7,7 @@ import type { Delivery } from "../source/source.js";
 import type { Counters } from "./counters.js";
 import type { InFlight } from "./in-flight.js";
 import { Job, type Settlement } from "./job.js";
-import type { JobContext } from "./job-context.js";
+import { HandlerContext, type ContextHost, type JobContext } from "./job-context.js";
 
 export interface JobRunnerContext {
   readonly handler: Handler<never>;
@@ -31,9 +31,15 @@ export interface JobRunnerContext {
  */
 export class JobRunner {
   readonly #ctx: JobRunnerContext;
+  readonly #host: ContextHost<Job>;
 
   constructor(ctx: JobRunnerContext) {
     this.#ctx = ctx;
+    this.#host = {
+      draining: ctx.draining,
+      logger: () => ctx.logger,
+      extend: (job, ms) => ctx.leases().extend(job, ms),
+    };
   }
 
   /** Take ownership of a received delivery and run its handler (not awaited by the loop). */
@@ -143,23 +149,8 @@ export class JobRunner {
   }
 
   #context(job: Job): JobContext {
-    const { delivery } = job;
-    const keeper = this.#ctx.leases;
-    let log: Logger | undefined;
-    const parent = this.#ctx.logger;
-    const workerDraining = this.#ctx.draining;
-    return {
-      id: delivery.id,
-      payload: delivery.payload,
-      attempt: delivery.attempt,
-      signal: job.abort.signal,
-      get draining() {
-        return job.drainingSignal(workerDraining);
-      },
-      extendLease: (ms) => keeper().extend(job, ms),
-      get log() {
-        return (log ??= parent.child({ jobId: delivery.id }));
-      },
-    };
+    return new HandlerContext(job, this.#host);
   }
+
+
 }

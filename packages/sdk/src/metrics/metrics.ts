@@ -52,9 +52,9 @@ export interface WorkerMetrics {
 const defaultDepthTimeoutMs = 1000;
 
 /**
- * The worker's Prometheus metric set. Counters and the histogram are fed by worker events through
- * label children bound once here, so a job costs a few hundred nanoseconds; gauges are computed
- * from `status()` and the source at scrape time, so they cannot drift from `/status`.
+ * The worker's Prometheus metric set. Counters and gauges are read from `status()` at scrape time,
+ * so they cannot drift from `/status`; only the duration histogram (and the window behind the
+ * grace recommendation) is fed per job, through label children bound once here.
  */
 export function createMetrics(options: MetricsOptions): WorkerMetrics {
   const { queue, on } = options;
@@ -65,7 +65,7 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
 
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  // --- event-fed: counters and the duration histogram -------------------------------------
+  // --- declared here: job counters and the duration histogram --------------------------------
   const jobsTotal = new Counter({ ...metricDefs.jobsTotal, labelNames: [...metricDefs.jobsTotal.labelNames], registers });
   const jobDuration = new Histogram({
     ...metricDefs.jobDuration,
@@ -78,38 +78,47 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     jobsTotal.labels(queue, outcome).inc(0);
     jobDuration.zero({ queue, outcome });
   }
-  const completed = jobsTotal.labels(queue, "completed");
-  const failed = jobsTotal.labels(queue, "failed");
-  const released = jobsTotal.labels(queue, "released");
   const completedSeconds = jobDuration.labels(queue, "completed");
   const failedSeconds = jobDuration.labels(queue, "failed");
   const releasedSeconds = jobDuration.labels(queue, "released");
 
+  // Counts come from the status snapshot at scrape time (habit 14: one source of truth, and no
+  // per-job label lookups on the hot path); a counter only moves forward, so add the difference.
+  const reported = { completed: 0, failed: 0, released: 0, leaseExtensions: 0, leaseLost: 0 };
+  const advance = (key: keyof typeof reported, now: number, inc: (delta: number) => void): void => {
+    const delta = now - reported[key];
+    if (delta > 0) {
+      inc(delta);
+      reported[key] = now;
+    }
+  };
+  const jobCounters = { completed: jobsTotal.labels(queue, "completed"), failed: jobsTotal.labels(queue, "failed"), released: jobsTotal.labels(queue, "released") };
   const leaseExtensions = new Counter({ ...metricDefs.leaseExtensions, labelNames: [], registers });
   const leaseLost = new Counter({ ...metricDefs.leaseLost, labelNames: [], registers });
+  const syncCounters = (): void => {
+    const status = options.status();
+    for (const outcome of jobOutcomes) advance(outcome, status[outcome], (d) => jobCounters[outcome].inc(d));
+    advance("leaseExtensions", status.leaseExtensions, (d) => leaseExtensions.inc(d));
+    advance("leaseLost", status.leaseLost, (d) => leaseLost.inc(d));
+  };
   const drainDuration = new Gauge({ ...metricDefs.drainDuration, labelNames: [], registers });
   // Absent until a drain has finished: a 0 would read as "drained instantly".
   drainDuration.remove();
 
   const unsubscribers = [
     on("job:completed", ({ durationMs }) => {
-      completed.inc();
       completedSeconds.observe(durationMs / 1000);
       durations.record(durationMs);
     }),
     on("job:failed", ({ durationMs }) => {
-      failed.inc();
       failedSeconds.observe(durationMs / 1000);
       durations.record(durationMs);
     }),
     on("job:released", ({ started, durationMs }) => {
-      released.inc();
       // An unstarted delivery has no run time. A started one was cut short, so it is kept out of
       // the grace recommendation, which must describe jobs that run to the end.
       if (started) releasedSeconds.observe(durationMs / 1000);
     }),
-    on("lease:extended", ({ count }) => leaseExtensions.inc(count)),
-    on("lease:lost", () => leaseLost.inc()),
     on("drain:finished", ({ durationMs }) => drainDuration.set(durationMs / 1000)),
   ];
 
@@ -205,6 +214,7 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     registry,
     durations,
     async metrics() {
+      syncCounters();
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
     dispose() {

@@ -84,9 +84,10 @@ describe("names and labels (the black-box contract)", () => {
   });
 });
 
-describe("event-fed counters", () => {
-  it("counts job outcomes and observes durations", async () => {
-    const { emitter, scrape } = setup();
+describe("counters from the status snapshot, durations from events", () => {
+  it("counts job outcomes from status and observes durations from events", async () => {
+    const { emitter, scrape, setStatus } = setup();
+    setStatus({ completed: 2, failed: 1, released: 2 });
     emitter.emit("job:completed", { id: "a", durationMs: 250 });
     emitter.emit("job:completed", { id: "b", durationMs: 750 });
     emitter.emit("job:failed", { id: "c", durationMs: 40, error: new Error("x") });
@@ -114,16 +115,23 @@ describe("event-fed counters", () => {
     expect(metrics.durations.quantile(1)).toBe(20);
   });
 
-  it("counts lease extensions by batch size, lost leases, and the drain duration", async () => {
-    const { emitter, scrape } = setup();
-    emitter.emit("lease:extended", { count: 3 });
-    emitter.emit("lease:extended", { count: 2 });
-    emitter.emit("lease:lost", { id: "a", error: new Error("lock gone") });
+  it("counts lease extensions and lost leases from status, and the drain duration from its event", async () => {
+    const { emitter, scrape, setStatus } = setup();
+    setStatus({ leaseExtensions: 5, leaseLost: 1 });
     emitter.emit("drain:finished", makeReport({ durationMs: 4500 }));
     const all = await scrape();
     expect(value(all, "quiesce_lease_extensions_total")).toBe(5);
     expect(value(all, "quiesce_lease_lost_total")).toBe(1);
     expect(value(all, "quiesce_drain_duration_seconds")).toBe(4.5);
+  });
+
+  it("counters only move forward between scrapes", async () => {
+    const { scrape, setStatus } = setup();
+    setStatus({ completed: 3 });
+    expect(value(await scrape(), "quiesce_jobs_total", { outcome: "completed" })).toBe(3);
+    setStatus({ completed: 10 });
+    expect(value(await scrape(), "quiesce_jobs_total", { outcome: "completed" })).toBe(10);
+    expect(value(await scrape(), "quiesce_jobs_total", { outcome: "completed" })).toBe(10);
   });
 
   it("a job costs at most a few microseconds", () => {
@@ -247,7 +255,8 @@ describe("isolation", () => {
   it("two metric sets in one process do not collide and never touch the global registry", async () => {
     const a = setup({ defaultMetrics: true });
     const b = setup({ defaultMetrics: true, queue: "reports" });
-    a.emitter.emit("job:completed", { id: "1", durationMs: 5 });
+    a.setStatus({ completed: 1 });
+    b.setStatus({ completed: 0 });
     expect(value(await a.scrape(), "quiesce_jobs_total", { outcome: "completed" })).toBe(1);
     const bAll = await b.scrape();
     expect(value(bAll, "quiesce_jobs_total", { outcome: "completed", queue: "reports" })).toBe(0);
@@ -269,7 +278,7 @@ describe("isolation", () => {
       };
     };
     const metrics = createMetrics({ on, status: () => makeStatus(), queue: "q", safetyMarginMs: 0, defaultMetrics: false });
-    expect(active.size).toBe(6);
+    expect(active.size).toBe(4);
     metrics.dispose();
     metrics.dispose();
     expect(active.size).toBe(0);

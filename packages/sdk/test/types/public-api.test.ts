@@ -1,9 +1,10 @@
 import { describe, expectTypeOf, it } from "vitest";
-import {
+import type {
   ConfigError,
+  QuiesceError} from "../../src/index.js";
+import {
   createMemorySource,
   createWorker,
-  QuiesceError,
   type DrainReport,
   type JobContext,
   type Source,
