@@ -55,6 +55,33 @@ describe("startRabbitmq", () => {
     await closed;
   });
 
+  it("restart() keeps the port, the node and its durable messages", async () => {
+    const queue = uniqueName("durable");
+    const before = await connect(server.url);
+    try {
+      const ch = await before.createConfirmChannel();
+      await ch.assertQueue(queue, { durable: true });
+      ch.sendToQueue(queue, Buffer.from("kept"), { persistent: true });
+      await ch.waitForConfirms();
+    } finally {
+      await before.close();
+    }
+    const { port, pid, epmdPid } = server;
+    await server.restart();
+    expect(server.port).toBe(port);
+    expect(server.pid).not.toBe(pid);
+    expect(server.epmdPid).toBe(epmdPid); // epmd lives on across broker restarts
+    expect(isAlive(pid)).toBe(false);
+    const after = await connect(server.url);
+    try {
+      const ch = await after.createChannel();
+      const msg = await pollUntil(() => ch.get(queue, { noAck: true }), { message: `the durable message on ${queue}` });
+      expect(msg.content.toString()).toBe("kept");
+    } finally {
+      await after.close();
+    }
+  });
+
   it("stop() ends broker, its helpers and epmd, and frees every port", async () => {
     const pid = server.pid;
     const epmdPid = server.epmdPid;

@@ -1,7 +1,10 @@
 // @servers none
 // The Redis part of the harness against the real redis-server and ioredis.
+import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../harness/ports.js";
+import { PortInUseError } from "../harness/probe.js";
 import { isAlive } from "../harness/proc.js";
 import { startRedis, type RedisServer } from "../harness/redis.js";
 import { MissingServerError } from "../harness/server-handle.js";
@@ -77,6 +80,16 @@ describe("startRedis", () => {
     server.pause();
     await server.stop();
     await expectNothingLeft(footprint);
+  });
+
+  it("a port taken by someone else fails fast with PortInUseError and the server's log", async () => {
+    const port = await freePort();
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    cleanup.push(() => new Promise((resolve) => squatter.close(resolve)));
+    const err = await startRedis({ port }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PortInUseError);
+    expect((err as Error).message).toMatch(/redis-server exited during start-up[\s\S]*Address already in use/);
   });
 
   it("a missing binary fails with one line naming the Debian package", async () => {

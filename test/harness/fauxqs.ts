@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ManagedProcess } from "./managed-process.js";
@@ -75,8 +76,13 @@ class FauxqsInstance extends ServerBase implements FauxqsServer {
     return spawnReady(
       // In-memory state only: restart() comes back with no queues.
       { name: "fauxqs", command: process.execPath, args: [LAUNCHER, String(this.port)], env: baseEnv(), cwd: this.dir, logFile, cleanupDir: this.dir },
-      // It listens only once the app is fully built, so an accepted connection means ready.
-      { logFiles: [logFile], timeoutMs: this.#opts.startTimeoutMs ?? 30_000, intervalMs: 20, probe: () => isListening(this.port) },
+      // The launcher prints its line to our log once listening: the port is ours and the app built.
+      {
+        logFiles: [logFile],
+        timeoutMs: this.#opts.startTimeoutMs ?? 30_000,
+        intervalMs: 20,
+        probe: async () => readFileSync(logFile, "utf8").includes(`fauxqs listening on 127.0.0.1:${this.port}\n`) && (await isListening(this.port)),
+      },
     );
   }
 }

@@ -28,14 +28,15 @@ export interface ExitInfo {
 export interface StopOptions {
   /** The graceful signal: SIGTERM for most servers, SIGINT is PostgreSQL's fast shutdown. */
   readonly signal?: NodeJS.Signals;
-  /** After this, the group gets SIGKILL. */
+  /** After this, the group and every descendant get SIGKILL. Default 15 000 ms. */
   readonly timeoutMs?: number;
 }
 
 /**
  * A server process we own: spawned `detached` (its own session and process group, so Ctrl-C in
- * a terminal does not reach it and one signal reaches all its helpers: beam's children, postgres
- * backends), its output in a log file, guarded by a reaper (see reaper.ts).
+ * a terminal does not reach it and one signal reaches its helpers, e.g. beam's port programs;
+ * descendants that leave the group, like postgres backends, are tracked through /proc), its
+ * output in a log file, guarded by a reaper (see reaper.ts).
  */
 export class ManagedProcess {
   readonly pid: number;
@@ -96,8 +97,9 @@ export class ManagedProcess {
   }
 
   /**
-   * Graceful signal, then SIGKILL after `timeoutMs`; resolves once no process of the group is
-   * left (helpers such as postgres backends can outlive the leader by a few ms). Idempotent.
+   * Graceful signal to the leader, then SIGKILL to all after `timeoutMs`; resolves once neither
+   * the group nor a descendant is left (postgres backends can outlive the postmaster by a few
+   * ms). Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<ExitInfo> {
     this.#stopping ??= this.#stop(opts.signal ?? "SIGTERM", opts.timeoutMs ?? 15_000);
@@ -106,8 +108,8 @@ export class ManagedProcess {
 
   async #stop(signal: NodeJS.Signals, timeoutMs: number): Promise<ExitInfo> {
     // Keep the event loop alive until the exit is seen: in vitest's main process the teardown runs
-    // when nothing else is left, and an exit before ours would leave the server to the exit hook,
-    // unreaped (this machine's PID 1 reaps no orphan: it stays a zombie).
+    // when nothing else keeps the loop alive, and the process would exit mid-stop, leaving the
+    // server to the exit hook's SIGKILL (and its processes as zombies until PID 1 reaps them).
     this.#child.ref();
     // Remembered now: once the leader is gone, orphans are re-parented and no longer findable.
     const helpers = descendants(this.pid).map((p) => p.pid);
@@ -123,7 +125,7 @@ export class ManagedProcess {
       if (i > 300) throw new Error(`${this.name}: processes survive SIGKILL: ${JSON.stringify(left())}`);
       await sleep(20);
     }
-    this.#reaper.dismiss();
+    await this.#reaper.dismiss();
     return info;
   }
 }

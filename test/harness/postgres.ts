@@ -148,8 +148,11 @@ class PostgresInstance extends ServerBase implements PostgresServer {
         logFiles: [logFile],
         timeoutMs: this.#opts.startTimeoutMs ?? 30_000,
         intervalMs: 20,
-        // 'R' = AuthenticationOk; 'E' while "the database system is starting up".
-        probe: async () => (await tcpExchange(this.port, { send: startupMessage(), farewell: TERMINATE }))?.[0] === 0x52,
+        // 'R' = AuthenticationOk ('E' while "the database system is starting up"), and the Unix
+        // socket in our dir proves the server on that port is ours.
+        probe: async () =>
+          existsSync(join(this.dir, `.s.PGSQL.${this.port}`)) &&
+          (await tcpExchange(this.port, { send: startupMessage(), farewell: TERMINATE }))?.[0] === 0x52,
       },
     );
   }

@@ -61,8 +61,12 @@ const PORT_IN_USE = /address already in use|eaddrinuse|seems to be in use by ano
 
 export interface WaitReadyOptions {
   readonly process: ManagedProcess;
-  /** One readiness check (a protocol handshake); false means "not yet". */
-  readonly probe: () => Promise<boolean>;
+  /**
+   * One readiness check; false means "not yet". It must recognise this very process (its pid,
+   * its node name, a file only it writes): a port race lost to another server of ours would
+   * otherwise pass for ready while our process is dying on "address in use".
+   */
+  readonly probe: (proc: ManagedProcess) => Promise<boolean>;
   /** Logs to quote when start-up fails. */
   readonly logFiles: readonly string[];
   readonly timeoutMs: number;
@@ -77,7 +81,7 @@ export async function waitReady(opts: WaitReadyOptions): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   const exited = opts.process.exited.then(() => "exited" as const);
   for (;;) {
-    const result = opts.process.running ? await Promise.race([opts.probe(), exited]) : "exited";
+    const result = opts.process.running ? await Promise.race([opts.probe(opts.process), exited]) : "exited";
     if (result === "exited") {
       const tail = logTail(opts.logFiles);
       const Failure = PORT_IN_USE.test(tail) ? PortInUseError : Error;

@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ManagedProcess } from "./managed-process.js";
 import { freePort, freePortRange } from "./ports.js";
-import { isListening, tcpExchange } from "./probe.js";
+import { listeningSockets } from "./proc.js";
+import { tcpExchange } from "./probe.js";
 import { ServerBase, spawnReady } from "./server-base.js";
 import { MissingServerError, baseEnv, locateBinary, makeServerDir, withPortRetry, type ServerHandle } from "./server-handle.js";
 
@@ -19,7 +21,7 @@ const SBIN = "/usr/lib/rabbitmq/bin";
 export interface RabbitmqOptions {
   /** AMQP port. Default: a free port (never 5672). */
   readonly port?: number;
-  /** More rabbitmq.conf lines, e.g. `{ consumer_timeout: 5000 }`. */
+  /** More rabbitmq.conf lines, e.g. `{ consumer_timeout: 5000 }` (cluster_name is the harness's). */
   readonly config?: Readonly<Record<string, string | number>>;
   /** Default: $RABBITMQ_SBIN, else /usr/lib/rabbitmq/bin. */
   readonly sbin?: string;
@@ -77,6 +79,8 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
   readonly #epmdBinary: string;
   readonly #ports: Ports;
   readonly #opts: RabbitmqOptions;
+  /** Unique per instance: the readiness probe recognises our broker by it. */
+  readonly #clusterName: string;
   #epmd: ManagedProcess | undefined;
 
   constructor(sbin: string, epmdBinary: string, ports: Ports, opts: RabbitmqOptions) {
@@ -88,6 +92,7 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
     this.port = ports.amqp;
     this.url = `amqp://guest:guest@${this.host}:${ports.amqp}`;
     this.nodeName = `quiesce-${ports.amqp}@localhost`;
+    this.#clusterName = `quiesce-${ports.amqp}-${randomBytes(6).toString("hex")}`;
     const home = join(this.dir, "home");
     // Distribution (node and CLI) on loopback only; the default is 0.0.0.0.
     const loopbackDist = "-kernel inet_dist_use_interface {127,0,0,1}";
@@ -120,7 +125,7 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
     for (const d of [home, join(this.dir, "mnesia"), join(this.dir, "log")]) mkdirSync(d, { recursive: true });
     // The cookie must be private (mode 400) or distribution refuses it; our own HOME keeps
     // /root/.erlang.cookie and /var/lib/rabbitmq untouched.
-    writeFileSync(join(home, ".erlang.cookie"), `quiesce${Math.random().toString(36).slice(2)}${Date.now()}`, { mode: 0o400 });
+    writeFileSync(join(home, ".erlang.cookie"), randomBytes(18).toString("hex"), { mode: 0o400 });
     const conf: Record<string, string | number> = {
       "listeners.tcp.1": `127.0.0.1:${this.#ports.amqp}`,
       loopback_users: "none",
@@ -130,6 +135,7 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
       "disk_free_limit.absolute": "1MB",
       "vm_memory_high_watermark.relative": "0.8",
       ...this.#opts.config,
+      cluster_name: this.#clusterName,
     };
     writeFileSync(join(this.dir, "rabbitmq.conf"), Object.entries(conf).map(([k, v]) => `${k} = ${v}\n`).join(""));
     writeFileSync(join(this.dir, "enabled_plugins"), "[].\n");
@@ -145,7 +151,8 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
     try {
       this.#epmd = await spawnReady(
         { name: "epmd", command: this.#epmdBinary, args: ["-port", String(this.#ports.epmd), "-address", "127.0.0.1"], env: baseEnv(), cwd: this.dir, logFile },
-        { logFiles: [logFile], timeoutMs: 10_000, intervalMs: 10, probe: () => isListening(this.#ports.epmd) },
+        // Ready when this epmd process itself holds the listening socket.
+        { logFiles: [logFile], timeoutMs: 10_000, intervalMs: 10, probe: async (proc) => listeningSockets([proc.pid]).some((l) => l.port === this.#ports.epmd) },
       );
     } catch (err) {
       await this.stop();
@@ -179,8 +186,12 @@ class RabbitmqInstance extends ServerBase implements RabbitmqServer {
         logFiles: [logFile, join(logDir, `${this.nodeName}.log`)],
         timeoutMs: this.#opts.startTimeoutMs ?? 60_000,
         intervalMs: 100,
-        // AMQP 0-9-1 protocol header; a ready broker answers with connection.start (frame type 1).
-        probe: async () => (await tcpExchange(this.port, { send: Buffer.from("AMQP\x00\x00\x09\x01", "latin1") }))?.[0] === 1,
+        // AMQP 0-9-1 protocol header; a ready broker answers with connection.start (frame type 1),
+        // whose server properties carry our unique cluster_name.
+        probe: async () => {
+          const answer = await tcpExchange(this.port, { send: Buffer.from("AMQP\x00\x00\x09\x01", "latin1") });
+          return answer?.[0] === 1 && answer.includes(this.#clusterName);
+        },
       },
     );
   }

@@ -27,8 +27,8 @@ export interface ReapTarget {
 }
 
 export interface Reaper {
-  /** The target ended normally: forget it and end the reaper. Idempotent. */
-  dismiss(): void;
+  /** The target ended normally: forget it, end the reaper and wait until it is gone. Idempotent. */
+  dismiss(): Promise<void>;
 }
 
 const live = new Map<ReapTarget, ChildProcess>();
@@ -63,14 +63,21 @@ export function guard(target: ReapTarget): Reaper {
     detached: true,
   });
   reaper.on("error", () => undefined); // sh missing: the exit hook still covers normal exits
+  const gone = new Promise<void>((resolve) => {
+    reaper.once("exit", () => resolve());
+    reaper.once("error", () => resolve());
+  });
   reaper.unref();
   if (reaper.stdin instanceof Socket) reaper.stdin.unref();
   reaper.stdin?.on("error", () => undefined);
   live.set(target, reaper);
   return {
-    dismiss() {
-      if (!live.delete(target)) return;
-      if (reaper.pid !== undefined) killQuietly(reaper.pid, "SIGKILL");
+    async dismiss() {
+      if (live.delete(target) && reaper.pid !== undefined) {
+        reaper.ref(); // wait for it even when nothing else keeps the event loop alive
+        killQuietly(reaper.pid, "SIGKILL");
+      }
+      await gone;
     },
   };
 }

@@ -65,7 +65,8 @@ class RedisInstance extends ServerBase implements RedisServer {
         logFiles: [logFile],
         timeoutMs: this.#opts.startTimeoutMs ?? 15_000,
         intervalMs: 10,
-        probe: async () => (await tcpExchange(this.port, { send: "PING\r\n" }))?.toString().startsWith("+PONG") === true,
+        // INFO names the answering server's pid: ours, not another test's on a port we lost.
+        probe: async (proc) => (await tcpExchange(this.port, { send: "INFO server\r\n" }))?.toString().includes(`\r\nprocess_id:${proc.pid}\r\n`) === true,
       },
     );
   }

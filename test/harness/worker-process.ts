@@ -116,10 +116,13 @@ export function spawnWorker(scriptPath: string, opts: SpawnWorkerOptions = {}): 
   child.once("close", (code, signal) => {
     for (const stream of ["stdout", "stderr"] as const) if (partial[stream]) emitLine({ stream, text: partial[stream] });
     const lastStderrLine = out.stderr.trimEnd().split("\n").filter((l) => l.trim() !== "").pop() ?? "";
-    exit = { code, signal, stdout: out.stdout, stderr: out.stderr, lastStderrLine };
+    const result: WorkerExit = { code, signal, stdout: out.stdout, stderr: out.stderr, lastStderrLine };
     running.delete(handle);
-    reaper.dismiss();
-    for (const l of exitListeners) l(exit);
+    // Report the exit once the reaper is gone too: afterwards nothing of this worker is left.
+    void reaper.dismiss().then(() => {
+      exit = result;
+      for (const l of exitListeners) l(result);
+    });
   });
 
   const whenExited = (): Promise<WorkerExit> =>
