@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+/**
+ * BullMQ no-op throughput: a raw `bullmq` Worker vs quiesce (`createWorker` + `createBullmqSource`)
+ * draining the same kind of queue on the same Redis, in the same run.
+ *
+ * For each concurrency (1, 10, 50) and each repetition, in alternating order:
+ *   - raw: `new Worker(queue, async () => {}, { connection, concurrency })`, timed from the
+ *     constructor (it connects and starts at once) to the N-th 'completed' event, then closed;
+ *   - quiesce: `createWorker({ source: createBullmqSource({ queue, connection }), concurrency,
+ *     handler: async () => {} })`, timed from `start()` to the N-th `job:completed`, then drained;
+ *   - source only: the same `createBullmqSource` driven by the least loop any runtime needs
+ *     (receive up to the free slots, run the handler, ack), timed from `start()`. It splits the
+ *     gap: source only vs raw is the adapter's cost, quiesce vs source only is the runtime's.
+ * Each run gets a fresh queue pre-filled with N = 20,000 jobs (filling is not timed) and removed
+ * afterwards. Both keep BullMQ's defaults (completed jobs kept, 30 s lock). The bench starts its
+ * own redis-server on a free loopback port (no persistence) and stops it at the end.
+ * Reported: median jobs/s per mode, the ratios to raw (target for quiesce >= 0.97), and the CPU this
+ * process spent per job during the timed part (user + system, µs): with no-op jobs on one machine
+ * the bench is CPU-bound, and the CPU column shows what each layer costs even when neighbours
+ * make the wall-clock rates noisy.
+ *
+ *   node bench/bullmq.mjs                         (after `pnpm run build`)
+ *   BENCH_REPS=5 BENCH_JOBS=20000 node bench/bullmq.mjs
+ *   REDIS_SERVER_BIN=/path/to/redis-server node bench/bullmq.mjs
+ *
+ * Markdown goes to stdout; progress to stderr.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import os from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
+// The same bullmq and ioredis copies the adapter resolves.
+const { Queue, Worker } = require("bullmq");
+const { Redis } = require("ioredis");
+let sdk;
+let adapter;
+try {
+  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
+  adapter = await import(new URL("../packages/adapters/dist/bullmq/index.js", import.meta.url).href);
+} catch (error) {
+  process.stderr.write(`bullmq bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
+  process.exit(1);
+}
+
+const CONCURRENCIES = [1, 10, 50];
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+/** Timed runs per mode and concurrency (the first run of each pair is also preceded by a warm-up). */
+const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
+const WARMUP_JOBS = 5_000;
+const noop = async () => {};
+const log = (line) => process.stderr.write(`${line}\n`);
+const fmt = (x, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+// ---- a private redis-server -------------------------------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-redis-"));
+  const binary = process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
+  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "inherit"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", () => child.kill("SIGKILL"));
+  const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, retryStrategy: () => null });
+  probe.on("error", () => undefined);
+  for (let i = 0; ; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      if (i >= 200 || child.exitCode !== null) {
+        await stop();
+        throw new Error(`redis-server did not start on port ${port}: ${error.message}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  probe.disconnect();
+  return { port, stop };
+}
+
+// ---- one run per mode ---------------------------------------------------------------------------
+
+let runSeq = 0;
+
+async function filledQueue(connection, n) {
+  const name = `bench-${process.pid}-${++runSeq}`;
+  const admin = new Redis({ ...connection, maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection: admin });
+  const chunk = 1_000;
+  for (let i = 0; i < n; i += chunk) {
+    await queue.addBulk(Array.from({ length: Math.min(chunk, n - i) }, (_, k) => ({ name: "noop", data: { n: i + k } })));
+  }
+  return {
+    name,
+    counts: () => queue.getJobCounts("wait", "active", "completed", "failed"),
+    async remove() {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await admin.quit();
+    },
+  };
+}
+
+/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
+function counter(n) {
+  let done = 0;
+  let t0 = 0;
+  let cpu0 = null;
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
+  return {
+    finished,
+    begin() {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    tick() {
+      if (++done !== n) return;
+      const cpu = process.cpuUsage(cpu0);
+      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
+    },
+  };
+}
+
+async function runRaw(connection, concurrency, n) {
+  const queue = await filledQueue(connection, n);
+  const { finished, begin, tick } = counter(n);
+  begin();
+  const worker = new Worker(queue.name, noop, { connection, concurrency });
+  worker.on("completed", tick);
+  worker.on("error", (error) => log(`raw worker error: ${error.message}`));
+  const run = await finished;
+  await worker.close();
+  await check("raw", queue, n);
+  return run;
+}
+
+async function runQuiesce(connection, concurrency, n) {
+  const queue = await filledQueue(connection, n);
+  const { finished, begin, tick } = counter(n);
+  const worker = sdk.createWorker({
+    source: adapter.createBullmqSource({ queue: queue.name, connection }),
+    handler: noop,
+    concurrency,
+    http: false,
+    handleSignals: false,
+    exitWhenEmpty: false,
+    kubernetes: false,
+  });
+  worker.on("job:completed", tick);
+  begin();
+  await worker.start();
+  const run = await finished;
+  const report = await worker.drain("bench");
+  if (report.completed !== n) throw new Error(`quiesce run completed ${report.completed} of ${n}`);
+  await check("quiesce", queue, n);
+  return run;
+}
+
+async function check(mode, queue, n) {
+  const counts = await queue.counts();
+  await queue.remove();
+  if (counts.completed !== n || counts.wait !== 0 || counts.active !== 0 || counts.failed !== 0) {
+    throw new Error(`${mode} run inconsistent: ${JSON.stringify(counts)} for ${n} jobs`);
+  }
+}
+
+async function runSourceOnly(connection, concurrency, n) {
+  const queue = await filledQueue(connection, n);
+  const { finished, begin, tick } = counter(n);
+  const source = adapter.createBullmqSource({ queue: queue.name, connection });
+  const signal = new AbortController().signal;
+  let inFlight = 0;
+  let slotFreed = null;
+  const runOne = async (delivery) => {
+    const result = await noop(delivery.payload);
+    await delivery.ack(result);
+    inFlight--;
+    tick();
+    slotFreed?.();
+  };
+  begin();
+  await source.start();
+  let received = 0;
+  while (received < n) {
+    while (inFlight >= concurrency) await new Promise((resolve) => (slotFreed = resolve));
+    const batch = await source.receive(concurrency - inFlight, signal);
+    for (const delivery of batch) {
+      inFlight++;
+      received++;
+      void runOne(delivery);
+    }
+  }
+  const run = await finished;
+  await source.stop();
+  await check("source only", queue, n);
+  return run;
+}
+
+const modes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
+const ORDERS = [
+  ["raw", "quiesce", "source"],
+  ["source", "quiesce", "raw"],
+  ["quiesce", "raw", "source"],
+];
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main() {
+  const started = performance.now();
+  const redis = await startRedis();
+  const connection = { host: "127.0.0.1", port: redis.port };
+  log(`bullmq bench: redis-server on 127.0.0.1:${redis.port}, ${fmt(JOBS)} jobs per run, ${REPS} runs per mode`);
+  const rows = [];
+  try {
+    for (const c of CONCURRENCIES) {
+      // Warm-up: JIT every path at this concurrency; not reported.
+      for (const mode of Object.keys(modes)) await modes[mode](connection, c, WARMUP_JOBS);
+      const rates = { raw: [], quiesce: [], source: [] };
+      const cpu = { raw: [], quiesce: [], source: [] };
+      for (let rep = 0; rep < REPS; rep++) {
+        // Rotate the order, so drift (Redis memory, GC, a neighbour) hits every mode alike.
+        for (const mode of ORDERS[rep % ORDERS.length]) {
+          const run = await modes[mode](connection, c, JOBS);
+          rates[mode].push(JOBS / run.seconds);
+          cpu[mode].push(run.cpuUsPerJob);
+        }
+      }
+      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
+      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
+      rows.push({ c, ...med, cpu: cpuMed, rates });
+      log(`c=${c}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} jobs/s`);
+    }
+  } finally {
+    await redis.stop();
+  }
+
+  const cpus = os.cpus();
+  const lines = [
+    "## BullMQ: raw Worker vs quiesce (no-op jobs)",
+    "",
+    `${fmt(JOBS)} jobs per run, median of ${REPS} runs per mode (order rotated between runs, after a warm-up), one Redis on loopback.`,
+    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}.`,
+    "",
+    "| concurrency | raw bullmq Worker (jobs/s) | quiesce + createBullmqSource (jobs/s) | **quiesce / raw** | source only (jobs/s) | source only / raw | CPU µs/job raw / source only / quiesce |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${r.c} | ${fmt(r.raw)} | ${fmt(r.quiesce)} | **${fmt(r.quiesce / r.raw, 3)}** | ${fmt(r.source)} | ${fmt(r.source / r.raw, 3)} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+    ),
+    "",
+    `Runs (jobs/s): ${rows.map((r) => `c=${r.c} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    log(`bullmq bench failed: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+/**
+ * Idle RSS of the example worker, against a bare Node process and a bare node:http server.
+ *
+ * Three kinds of process, each spawned with the same Node binary and flags:
+ *   - worker: the example memory worker, EXAMPLE_JOBS=0, exit-when-empty off, HTTP on 127.0.0.1:0;
+ *   - node: `node -e "setInterval(() => {}, 1000)"` (the floor: a runtime that does nothing);
+ *   - http: a bare `node:http` server answering 200 on 127.0.0.1:0 (the floor for anything that
+ *     serves probes).
+ * Each is waited for until ready (worker: GET /readyz 200; http: GET / 200, each on a fresh
+ * connection; node: spawned and running its first timer), then left idle 2 s, then its VmRSS (and
+ * RssAnon, the part that is its own heap rather than mapped files) is read from /proc/PID/status.
+ * The three run side by side in each round; the median of the rounds is reported.
+ *
+ *   node bench/rss.mjs                  (after `pnpm run build`; Linux only: reads /proc)
+ *   BENCH_ROUNDS=1 node bench/rss.mjs   (quicker)
+ *
+ * Markdown goes to stdout; progress to stderr.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const IDLE_MS = 2_000;
+const READY_TIMEOUT_MS = 15_000;
+const WORKER = fileURLToPath(new URL("../packages/examples/dist/memory-worker/worker.js", import.meta.url));
+
+const log = (line) => process.stderr.write(`[rss] ${line}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const live = new Set();
+function killAll() {
+  for (const child of live) child.kill("SIGKILL");
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+const HTTP_SERVER = `
+const http = require("node:http");
+const server = http.createServer((req, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end("ok"); });
+server.listen(0, "127.0.0.1", () => process.stderr.write(JSON.stringify({ msg: "http server listening", port: server.address().port }) + "\\n"));
+`;
+
+const KINDS = {
+  worker: {
+    label: "example worker (idle, HTTP on)",
+    args: [WORKER],
+    env: { EXAMPLE_JOBS: "0", QUIESCE_EXIT_WHEN_EMPTY: "0", QUIESCE_HTTP_PORT: "0", QUIESCE_HTTP_HOST: "127.0.0.1" },
+    readyPath: "/readyz",
+  },
+  node: {
+    label: '`node -e "setInterval(()=>{},1000)"`',
+    args: ["-e", "setInterval(() => {}, 1000); process.stderr.write('ready\\n');"],
+    env: {},
+    readyPath: null,
+  },
+  http: {
+    label: "bare `node:http` server",
+    args: ["-e", HTTP_SERVER],
+    env: {},
+    readyPath: "/",
+  },
+};
+
+function probe(port, path) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path, agent: false, headers: { connection: "close" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", () => resolve(0));
+    req.setTimeout(2_000, () => req.destroy());
+  });
+}
+
+/** Resolves with the port of the "http server listening" JSON line, or null on the first line for a process without one. */
+function firstSignOfLife(child, wantPort) {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (!wantPort) return done(null);
+        try {
+          const record = JSON.parse(line);
+          if (record.msg === "http server listening" && Number.isInteger(record.port)) return done(record.port);
+        } catch {
+          // not a JSON log line
+        }
+      }
+    };
+    const done = (value) => {
+      child.stderr.off("data", onData);
+      child.stderr.resume();
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const timer = setTimeout(() => reject(new Error(`no sign of life within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`exited (${code}) before it was ready: ${buffered.slice(0, 500)}`)));
+  });
+}
+
+function readStatus(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rss: kb("VmRSS") / 1024, anon: kb("RssAnon") / 1024 };
+}
+
+async function measure(kind) {
+  const spec = KINDS[kind];
+  const child = spawn(process.execPath, spec.args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...spec.env } });
+  live.add(child);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.once("exit", () => live.delete(child));
+  try {
+    const port = await firstSignOfLife(child, spec.readyPath !== null);
+    if (spec.readyPath !== null) {
+      const by = performance.now() + READY_TIMEOUT_MS;
+      while ((await probe(port, spec.readyPath)) !== 200) {
+        if (performance.now() > by) throw new Error(`${kind}: ${spec.readyPath} never answered 200`);
+        await sleep(5);
+      }
+    }
+    await sleep(IDLE_MS);
+    return readStatus(child.pid);
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main() {
+  if (process.platform !== "linux") {
+    log("reads /proc/PID/status: Linux only");
+    process.exit(1);
+  }
+  if (!existsSync(WORKER)) {
+    log(`${WORKER} is missing: run \`pnpm run build\` first`);
+    process.exit(1);
+  }
+  const started = performance.now();
+  const samples = { worker: [], node: [], http: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = await Promise.all(Object.keys(KINDS).map(async (kind) => [kind, await measure(kind)]));
+    for (const [kind, value] of results) samples[kind].push(value);
+    log(`round ${round}: ${results.map(([kind, v]) => `${kind} ${v.rss.toFixed(1)} MB`).join(", ")}`);
+  }
+  const med = (kind, field) => median(samples[kind].map((s) => s[field]));
+  const worker = med("worker", "rss");
+  const lines = [
+    "### Idle RSS",
+    "",
+    `VmRSS after ready + ${IDLE_MS / 1000} s idle, median of ${ROUNDS} rounds (the three processes side by side in each round).`,
+    "",
+    "| process | VmRSS MB | RssAnon MB | worker − this, MB |",
+    "|---|---:|---:|---:|",
+  ];
+  for (const kind of Object.keys(KINDS)) {
+    const rss = med(kind, "rss");
+    const delta = kind === "worker" ? "—" : `+${(worker - rss).toFixed(1)}`;
+    lines.push(`| ${KINDS[kind].label} | ${rss.toFixed(1)} | ${med(kind, "anon").toFixed(1)} | ${delta} |`);
+  }
+  lines.push("");
+  lines.push(`Bench took ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+await main();
