@@ -1,7 +1,5 @@
 import { describe, expectTypeOf, it } from "vitest";
-import type {
-  ConfigError,
-  QuiesceError} from "../../src/index.js";
+import type { ConfigError, QuiesceError } from "../../src/index.js";
 import {
   createMemorySource,
   createWorker,
