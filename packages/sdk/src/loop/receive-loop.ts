@@ -27,6 +27,13 @@ export interface ReceiveLoopContext {
 
 const backoffBaseMs = 100;
 const backoffMaxMs = 5000;
+/**
+ * A source that answers from memory and a synchronous handler make the whole loop microtasks:
+ * without a macrotask turn now and then, timers (lease renewals, deadlines), probes and signal
+ * handlers would starve for as long as the queue has work.
+ */
+const yieldEveryMs = 10;
+const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Receive → dispatch. Asks only for as many deliveries as there are free slots (so nothing waits
@@ -38,7 +45,12 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
   let failingSince: number | null = null;
   let failures = 0;
   const stopped = abortPromise(stop);
+  let lastYield = performance.now();
   while (!stop.aborted) {
+    if (performance.now() - lastYield >= yieldEveryMs) {
+      await macrotask();
+      lastYield = performance.now();
+    }
     while (inFlight.size >= ctx.concurrency && !stop.aborted) {
       await Promise.race([inFlight.nextRemoval(), stopped]);
     }

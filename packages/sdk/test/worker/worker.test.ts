@@ -265,3 +265,23 @@ describe("fatal source errors", () => {
     expect(report).toMatchObject({ exitCode: 1, reason: "source-failure" });
   });
 });
+
+describe("fairness", () => {
+  it("a synchronous handler over an in-memory queue still lets timers run", async () => {
+    const source = createMemorySource();
+    source.addMany(Array.from({ length: 100_000 }, (_, i) => i));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const worker = embedded({ source, concurrency: 10, handler: () => undefined });
+    let ticksWhenHalfDone = -1;
+    worker.on("job:completed", () => {
+      if (ticksWhenHalfDone < 0 && worker.status().completed === 50_000) ticksWhenHalfDone = ticks;
+    });
+    await worker.start();
+    await pollUntil(() => worker.status().completed === 100_000, { timeoutMs: 20_000 });
+    clearInterval(timer);
+    // Without a macrotask turn in the loop the interval never fires until the queue is empty.
+    expect(ticksWhenHalfDone).toBeGreaterThan(0);
+    await worker.drain();
+  });
+});
