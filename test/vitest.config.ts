@@ -10,6 +10,8 @@ export default defineProject({
     exclude: ["**/node_modules/**"],
     globalSetup: ["./global-setup.ts"],
     pool: "forks",
+    // Runs after the unit projects (vitest needs a group of its own for a different maxWorkers).
+    sequence: { groupOrder: 1 },
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
