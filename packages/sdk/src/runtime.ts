@@ -2,10 +2,11 @@ import type { ResolvedConfig, WorkerOptions } from "./config/options.js";
 import { DrainController, type DrainTrigger } from "./drain/drain-controller.js";
 import { EmptyWatcher } from "./drain/exit-when-empty.js";
 import { setMaxListeners } from "node:events";
-import { coerceError, SourceError } from "./errors.js";
+import { coerceError } from "./errors.js";
 import type { WorkerEvents } from "./events.js";
 import { AdminServer } from "./http/server.js";
 import { deferred, sleep } from "./internal/timers.js";
+import { connectWithRetry } from "./source/connect.js";
 import type { TypedEmitter } from "./internal/typed-emitter.js";
 import type { PodIntegration } from "./kubernetes/index.js";
 import { LeaseKeeper } from "./lease/lease-keeper.js";
@@ -175,7 +176,7 @@ export class WorkerRuntime {
       logger.info({ ...this.#httpAddress }, "http server listening");
     }
     const podStarted = this.#startPod();
-    if (!(await this.#connectSource())) return;
+    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#draining.signal, logger))) return;
     await podStarted;
     if (this.draining) return;
     this.#leases.start();
@@ -210,27 +211,6 @@ export class WorkerRuntime {
     if (this.config.maxLifetimeMs !== null) {
       this.#lifetimeTimer = setTimeout(() => void this.drain({ reason: "max-lifetime" }), this.config.maxLifetimeMs);
       this.#lifetimeTimer.unref();
-    }
-  }
-
-  /** Connect with backoff; a source still unreachable after sourceFailureMs is fatal (exit 1). */
-  async #connectSource(): Promise<boolean> {
-    const since = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#source.start();
-        return !this.draining;
-      } catch (thrown) {
-        const error = coerceError(thrown);
-        if (this.draining) return false;
-        const elapsed = Date.now() - since;
-        if (elapsed >= this.config.sourceFailureMs) {
-          throw new SourceError(`${this.#source.name}: broker unreachable for ${elapsed} ms: ${error.message}`, { cause: error });
-        }
-        this.#logger().warn({ err: error, attempt }, "source start failed; retrying");
-        await sleep(Math.min(5000, 100 * 2 ** attempt), this.#draining.signal);
-        if (this.draining) return false;
-      }
     }
   }
 
