@@ -37,15 +37,19 @@ const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error", "silen
  * Options in code win over the environment; every value is validated and a bad one throws a
  * {@link ConfigError} naming the option or variable, the accepted form and the value received.
  */
+type Parse<T> = (setting: string, value: unknown) => T;
+
+/** The value from code when given, else the variable when set and non-empty, else undefined; parsed under its own name. */
+function codeOrEnv<T>(option: string, fromCode: unknown, env: Env, variable: string, parse: Parse<T>): T | undefined {
+  if (fromCode !== undefined) return parse(option, fromCode);
+  const fromEnv = env[variable];
+  if (fromEnv !== undefined && fromEnv !== "") return parse(variable, fromEnv);
+  return undefined;
+}
+
 export function resolveConfig(options: WorkerOptions<never>, env: Env, hints: EnvironmentHints = {}): ResolvedConfig {
-  // Picks the option when set, else the variable when set (and non-empty), else undefined.
-  const pick = <T>(option: keyof WorkerOptions<never>, variable: string, parse: (name: string, v: unknown) => T): T | undefined => {
-    const fromCode = options[option];
-    if (fromCode !== undefined) return parse(String(option), fromCode);
-    const fromEnv = env[variable];
-    if (fromEnv !== undefined && fromEnv !== "") return parse(variable, fromEnv);
-    return undefined;
-  };
+  const pick = <T>(option: keyof WorkerOptions<never>, variable: string, parse: Parse<T>): T | undefined =>
+    codeOrEnv(String(option), options[option], env, variable, parse);
 
   if (typeof options.handler !== "function") {
     throw new ConfigError(`handler must be a function, got ${typeof options.handler}`);
@@ -96,19 +100,10 @@ function resolveHttp(options: WorkerOptions<never>, env: Env): ResolvedConfig["h
     throw new ConfigError(`http must be false or { port?, host? }, got ${String(options.http)}`);
   }
   const fromCode = options.http ?? {};
-  const portValue =
-    fromCode.port !== undefined
-      ? port("http.port", fromCode.port)
-      : env.QUIESCE_HTTP_PORT
-        ? port("QUIESCE_HTTP_PORT", env.QUIESCE_HTTP_PORT)
-        : defaults.httpPort;
-  const host =
-    fromCode.host !== undefined
-      ? nonEmptyString("http.host", fromCode.host)
-      : env.QUIESCE_HTTP_HOST
-        ? nonEmptyString("QUIESCE_HTTP_HOST", env.QUIESCE_HTTP_HOST)
-        : defaults.httpHost;
-  return { port: portValue, host };
+  return {
+    port: codeOrEnv("http.port", fromCode.port, env, "QUIESCE_HTTP_PORT", port) ?? defaults.httpPort,
+    host: codeOrEnv("http.host", fromCode.host, env, "QUIESCE_HTTP_HOST", nonEmptyString) ?? defaults.httpHost,
+  };
 }
 
 function resolveKubernetes(options: WorkerOptions<never>, env: Env, hints: EnvironmentHints): ResolvedKubernetes | false {
@@ -126,11 +121,7 @@ function resolveKubernetes(options: WorkerOptions<never>, env: Env, hints: Envir
     throw new ConfigError(`${missing} must be set for the Kubernetes reporter (Downward API fieldRef metadata.name / metadata.namespace)`);
   }
   const busyAfterMs =
-    k.busyAfterMs !== undefined
-      ? nonNegativeInt("kubernetes.busyAfterMs", k.busyAfterMs)
-      : env.QUIESCE_BUSY_AFTER_MS
-        ? nonNegativeInt("QUIESCE_BUSY_AFTER_MS", env.QUIESCE_BUSY_AFTER_MS)
-        : defaults.busyAfterMs;
+    codeOrEnv("kubernetes.busyAfterMs", k.busyAfterMs, env, "QUIESCE_BUSY_AFTER_MS", nonNegativeInt) ?? defaults.busyAfterMs;
   const flag = (name: "annotations" | "safeToEvict" | "doNotDisrupt"): boolean =>
     k[name] === undefined ? true : boolean(`kubernetes.${name}`, k[name]);
   return {
