@@ -151,3 +151,24 @@ describe("bad configuration", () => {
     expect(lines[0]).toMatch(/^quiesce: fatal: /);
   });
 });
+
+describe("errors that escape a handler", () => {
+  it("a stray promise rejection is logged and the worker keeps working", async () => {
+    const { proc } = await startFixture({ FIXTURE_JOBS: "3", FIXTURE_JOB_MS: "100", FIXTURE_STRAY: "reject", QUIESCE_LOG_LEVEL: "error" });
+    await proc.waitForLine(/"event":"job-finished".*"n":2/, { stream: "stdout", timeoutMs: 10_000 });
+    expect(proc.exit).toBeUndefined();
+    expect(proc.stderr).toContain("unhandled promise rejection (ignored)");
+    proc.signal("SIGTERM");
+    expect((await exitOf(proc)).code).toBe(0);
+  });
+
+  it("an uncaught exception drains at once: other jobs in flight are released, exit 1 with one line why", async () => {
+    const { proc } = await startFixture({ FIXTURE_JOBS: "2", FIXTURE_JOB_MS: "20000", FIXTURE_STRAY: "throw", QUIESCE_CONCURRENCY: "2" });
+    const exit = await exitOf(proc);
+    expect(exit.code).toBe(1);
+    expect(exit.lastStderrLine).toBe("quiesce: fatal: stray throw");
+    expect(named(exit.events, "drained")[0]?.report).toMatchObject({ reason: "uncaughtException", exitCode: 1 });
+    // Both jobs went back to the queue at once instead of waiting for their leases to expire.
+    expect(snapshotOf(exit.events)).toMatchObject({ waiting: 2, inFlight: 0, completed: 0 });
+  });
+});

@@ -26,6 +26,8 @@ import type { Source } from "./source/source.js";
 const forcedSettleBoundMs = 2000;
 /** A pod deletion-timestamp lookup on SIGTERM may take this long; the drain never waits for it. */
 const deletionLookupMs = 3000;
+/** Closing a source whose broker went away can hang; the exit must still happen (guarantee 7). */
+const sourceStopBoundMs = 5000;
 
 /** Wires config, lifecycle, loop, leases, drain, HTTP, metrics and the pod reporter together. */
 export class WorkerRuntime {
@@ -266,7 +268,8 @@ export class WorkerRuntime {
         this.#leases.stop();
         const errors: string[] = [];
         try {
-          await this.#source.stop();
+          const stopped = await withBound(this.#source.stop().then(() => true), sourceStopBoundMs);
+          if (!stopped) errors.push(`source ${this.#source.name}: stop did not finish within ${sourceStopBoundMs} ms; moving on`);
         } catch (thrown) {
           errors.push(`source ${this.#source.name}: ${coerceError(thrown).message}`);
         }

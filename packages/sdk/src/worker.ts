@@ -70,7 +70,16 @@ export class Worker<Payload = unknown> {
       this.#logger.error({ err: coerceError(reason) }, "unhandled promise rejection (ignored)");
       this.#events.emit("worker:error", { error: coerceError(reason), during: "unhandledRejection" });
     };
-    if (exitProcess) process.on("unhandledRejection", onRejection);
+    // A throw that escapes a handler's own callbacks (a timer, an emitter) leaves the process in an
+    // unknown state: release held deliveries now (the forceful path) rather than at lease expiry.
+    const onException = (error: Error): void => {
+      this.#logger.error({ err: error }, "uncaught exception: releasing held work and exiting");
+      void runtime.force({ reason: "uncaughtException", fatal: error });
+    };
+    if (exitProcess) {
+      process.on("unhandledRejection", onRejection);
+      process.on("uncaughtException", onException);
+    }
     // The worker is the program: stay alive while it waits for work, even on a source whose
     // sockets are unref'd.
     const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -87,7 +96,10 @@ export class Worker<Payload = unknown> {
     } finally {
       clearInterval(keepAlive);
       uninstall();
-      if (exitProcess) process.off("unhandledRejection", onRejection);
+      if (exitProcess) {
+        process.off("unhandledRejection", onRejection);
+        process.off("uncaughtException", onException);
+      }
     }
   }
 
