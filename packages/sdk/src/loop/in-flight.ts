@@ -31,11 +31,7 @@ export class InFlight {
   delete(job: Job): boolean {
     if (!this.#jobs.delete(job)) return false;
     if (job.started) this.#running--;
-    const waiter = this.#changed;
-    if (waiter) {
-      this.#changed = null;
-      waiter.resolve();
-    }
+    this.wake();
     return true;
   }
 
@@ -49,7 +45,16 @@ export class InFlight {
     return null;
   }
 
-  /** Resolves on the next removal (a slot freed, or one step closer to empty). */
+  /** Wake whoever waits in {@link nextRemoval} without a removal (the drain began). */
+  wake(): void {
+    const waiter = this.#changed;
+    if (waiter) {
+      this.#changed = null;
+      waiter.resolve();
+    }
+  }
+
+  /** Resolves on the next removal (a slot freed, or one step closer to empty) or {@link wake}. */
   nextRemoval(): Promise<void> {
     this.#changed ??= deferred<void>();
     return this.#changed.promise;

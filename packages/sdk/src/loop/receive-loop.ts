@@ -44,16 +44,17 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
   const { source, inFlight, counters, stop } = ctx;
   let failingSince: number | null = null;
   let failures = 0;
-  const stopped = abortPromise(stop);
+  // Racing each slot wait against one long-lived "stopped" promise would pile a reaction onto it
+  // per job for the life of the worker; the drain wakes the wait instead.
+  const wake = (): void => inFlight.wake();
+  stop.addEventListener("abort", wake, { once: true });
   let lastYield = performance.now();
   while (!stop.aborted) {
     if (performance.now() - lastYield >= yieldEveryMs) {
       await macrotask();
       lastYield = performance.now();
     }
-    while (inFlight.size >= ctx.concurrency && !stop.aborted) {
-      await Promise.race([inFlight.nextRemoval(), stopped]);
-    }
+    while (inFlight.size >= ctx.concurrency && !stop.aborted) await inFlight.nextRemoval();
     if (stop.aborted) break;
     const quota = ctx.maxJobs === null ? Infinity : ctx.maxJobs - counters.received;
     const want = Math.min(ctx.concurrency - inFlight.size, quota);
@@ -97,6 +98,7 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
       break;
     }
   }
+  stop.removeEventListener("abort", wake);
 }
 
 /** In exit-when-empty mode a counting window bounds the poll, so the window is checked on time. */
@@ -104,11 +106,4 @@ function receiveSignal(ctx: ReceiveLoopContext): AbortSignal {
   const remaining = ctx.emptyWatcher?.remainingMs(Date.now());
   if (remaining === undefined || remaining === null) return ctx.stop;
   return AbortSignal.any([ctx.stop, AbortSignal.timeout(Math.max(50, remaining))]);
-}
-
-function abortPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
