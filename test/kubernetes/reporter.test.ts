@@ -211,6 +211,8 @@ describe.concurrent("API errors: the reporter gives up or backs off, the worker 
     const d = driver();
     await d.integration.start();
     await pollUntil(() => fake.annotations(NS, pod)[STATE] === "idle", { message: "written after the outage", timeoutMs: 15_000 });
+    // The fake applies the patch before the client has read the answer: wait for the count too.
+    await pollUntil(() => d.integration.podWrites().ok === 1, { message: "the write counted", timeoutMs: 2000 });
     expect(d.integration.podWrites()).toEqual({ ok: 1, failed: 3 });
     expect(d.warnings()).toHaveLength(1);
     expect(d.logger.lines.some((l) => l.level === "info" && /reachable again/.test(l.message))).toBe(true);
