@@ -26,20 +26,24 @@ export async function pollUntil<T>(condition: () => T | PromiseLike<T>, options:
     throw new RangeError(`pollUntil: timeoutMs must be >= 0 and intervalMs > 0, got ${timeoutMs} and ${intervalMs}`);
   }
   const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    let last: string;
-    let lastError: Error | undefined;
+  // Both the last value and the last error go into the timeout message: a condition that
+  // alternates between "not yet" and a throw is easiest to diagnose with both.
+  let last: { value: T } | undefined;
+  let lastError: Error | undefined;
+  for (let attempts = 1; ; attempts++) {
     try {
       const value = await condition();
       if (value) return value as Truthy<T>;
-      last = `last value: ${inspect(value, { depth: 4, breakLength: Infinity })}`;
+      last = { value };
     } catch (error) {
       lastError = coerceError(error);
-      last = `last check threw: ${lastError.message}`;
     }
     const left = deadline - performance.now();
     if (left <= 0) {
-      throw new Error(`pollUntil: timed out after ${timeoutMs} ms waiting for ${message}; ${last}`, { cause: lastError });
+      const parts = [`pollUntil: timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${message}`];
+      if (last) parts.push(`last value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`);
+      if (lastError) parts.push(`last error: ${lastError.message}`);
+      throw new Error(parts.join("; "), { cause: lastError });
     }
     // A referenced timer on purpose: this wait is the caller's work, it must keep the process alive.
     await delay(Math.min(intervalMs, left), undefined, signal ? { signal } : {});
