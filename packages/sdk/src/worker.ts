@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { WorkerOptions } from "./config/options.js";
 import { resolveConfig, type EnvironmentHints } from "./config/resolve.js";
 import { ConfigError, coerceError } from "./errors.js";
@@ -8,6 +7,7 @@ import type { DrainReport, WorkerStatus } from "./lifecycle/status.js";
 import { createJsonLogger, noopLogger, type Logger } from "./logger.js";
 import { WorkerRuntime } from "./runtime.js";
 import { installSignalHandlers } from "./drain/signals.js";
+import { isInPod, readServiceAccountNamespace } from "./kubernetes/pod-env.js";
 
 export type { WorkerOptions } from "./config/options.js";
 
@@ -149,10 +149,8 @@ export function createWorker<Payload = unknown>(options: WorkerOptions<Payload>)
 }
 
 function readHints(env: NodeJS.ProcessEnv): EnvironmentHints {
-  if (!env.KUBERNETES_SERVICE_HOST || env.POD_NAMESPACE) return {};
-  try {
-    return { serviceAccountNamespace: readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8") };
-  } catch {
-    return {};
-  }
+  // Only in a pod that did not get POD_NAMESPACE from the Downward API.
+  if (!isInPod(env) || env.POD_NAMESPACE) return {};
+  const namespace = readServiceAccountNamespace();
+  return namespace === undefined ? {} : { serviceAccountNamespace: namespace };
 }
