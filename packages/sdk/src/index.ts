@@ -3,9 +3,9 @@
  * Named exports only: this list is the public surface.
  */
 export { createWorker, Worker } from "./worker.js";
-export type { WorkerOptions, Handler, HttpOptions, KubernetesOptions, ResolvedConfig } from "./config/options.js";
+export type { WorkerOptions, HttpOptions, KubernetesOptions, ResolvedConfig } from "./config/options.js";
+export type { Handler, JobContext } from "./handler.js";
 export { resolveConfig } from "./config/resolve.js";
-export type { JobContext } from "./loop/job-context.js";
 export type { WorkerEvents, ReleaseReason } from "./events.js";
 export type { StateChange } from "./lifecycle/lifecycle.js";
 export { WorkerState } from "./lifecycle/states.js";

@@ -15,6 +15,7 @@ import type { DrainReport, WorkerStatus } from "./lifecycle/status.js";
 import type { Logger } from "./logger.js";
 import { createCounters } from "./loop/counters.js";
 import { InFlight } from "./loop/in-flight.js";
+import type { Job } from "./loop/job.js";
 import { JobRunner } from "./loop/job-runner.js";
 import { runReceiveLoop } from "./loop/receive-loop.js";
 import { createMetrics, type WorkerMetrics } from "./metrics/metrics.js";
@@ -42,7 +43,7 @@ export class WorkerRuntime {
   /** Aborted when the drain starts: stops receiving and is every job's ctx.draining. */
   readonly #draining = new AbortController();
   readonly #runner: JobRunner;
-  readonly #leases: LeaseKeeper;
+  readonly #leases: LeaseKeeper<Job>;
   readonly #drain: DrainController;
   readonly #metrics: WorkerMetrics;
   readonly #createdAt = Date.now();

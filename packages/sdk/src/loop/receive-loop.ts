@@ -1,4 +1,3 @@
-import type { EmptyWatcher } from "../drain/exit-when-empty.js";
 import { coerceError, SourceError } from "../errors.js";
 import { sleep } from "../internal/timers.js";
 import type { Logger } from "../logger.js";
@@ -6,6 +5,14 @@ import type { Delivery, Source } from "../source/source.js";
 import type { Counters } from "./counters.js";
 import type { InFlight } from "./in-flight.js";
 import type { JobRunner } from "./job-runner.js";
+
+/** The exit-when-empty policy as the loop sees it (the drain's EmptyWatcher implements it). */
+export interface EmptyCheck {
+  /** How long the next receive may wait before the empty window is due, or null when not counting. */
+  remainingMs(now: number): number | null;
+  /** Called after every receive; true once the queue has stayed empty long enough. */
+  observe(received: number, held: number): Promise<boolean>;
+}
 
 export interface ReceiveLoopContext {
   readonly source: Source;
@@ -18,7 +25,7 @@ export interface ReceiveLoopContext {
   readonly stop: AbortSignal;
   readonly logger: Logger;
   readonly sourceFailureMs: number;
-  readonly emptyWatcher: EmptyWatcher | null;
+  readonly emptyWatcher: EmptyCheck | null;
   quotaReached(): void;
   queueEmpty(): void;
   fatal(error: Error): void;

@@ -7,7 +7,8 @@ import { LeaseKeeper } from "../../src/lease/lease-keeper.js";
 import { noopLogger } from "../../src/logger.js";
 import { createCounters } from "../../src/loop/counters.js";
 import { InFlight } from "../../src/loop/in-flight.js";
-import type { JobContext } from "../../src/loop/job-context.js";
+import type { Job } from "../../src/loop/job.js";
+import type { JobContext } from "../../src/handler.js";
 import { JobRunner } from "../../src/loop/job-runner.js";
 import { scriptedDelivery } from "./scripted-delivery.js";
 
@@ -20,7 +21,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
   const inFlight = new InFlight();
   const counters = createCounters();
   const draining = new AbortController();
-  const holder: { leases?: LeaseKeeper } = {};
+  const holder: { leases?: LeaseKeeper<Job> } = {};
   const runner = new JobRunner({
     handler: handler as never,
     logger: noopLogger,
@@ -28,7 +29,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
     draining: draining.signal,
     inFlight,
     counters,
-    leases: () => holder.leases as LeaseKeeper,
+    leases: () => holder.leases as LeaseKeeper<Job>,
     emit: (name, payload) => events.emit(name, payload),
     started: () => undefined,
     finished: () => undefined,
