@@ -1,11 +1,13 @@
 import type { ResolvedConfig, WorkerOptions } from "./config/options.js";
+import { drainCleanupSteps } from "./drain/cleanup.js";
 import { DrainController, type DrainTrigger } from "./drain/drain-controller.js";
 import { EmptyWatcher } from "./drain/exit-when-empty.js";
 import { setMaxListeners } from "node:events";
 import { coerceError } from "./errors.js";
 import type { WorkerEvents } from "./events.js";
 import { AdminServer } from "./http/server.js";
-import { deferred, sleep } from "./internal/timers.js";
+import { withBound } from "./internal/bound.js";
+import { deferred } from "./internal/timers.js";
 import { connectWithRetry } from "./source/connect.js";
 import type { TypedEmitter } from "./internal/typed-emitter.js";
 import type { PodIntegration } from "./kubernetes/index.js";
@@ -19,16 +21,11 @@ import type { Job } from "./loop/job.js";
 import { JobRunner } from "./loop/job-runner.js";
 import { runReceiveLoop } from "./loop/receive-loop.js";
 import { createMetrics, type WorkerMetrics } from "./metrics/metrics.js";
-import { closeInReverse } from "./resources/resources.js";
 import { createMemorySource } from "./source/memory-source.js";
 import type { Source } from "./source/source.js";
 
 /** Settles still pending after a forced release get this long before the drain moves on. */
 const forcedSettleBoundMs = 2000;
-/** A pod deletion-timestamp lookup on SIGTERM may take this long; the drain never waits for it. */
-const deletionLookupMs = 3000;
-/** Closing a source whose broker went away can hang; the exit must still happen (guarantee 7). */
-const sourceStopBoundMs = 5000;
 
 /** Wires config, lifecycle, loop, leases, drain, HTTP, metrics and the pod reporter together. */
 export class WorkerRuntime {
@@ -234,18 +231,14 @@ export class WorkerRuntime {
 
   #drainContext(): ConstructorParameters<typeof DrainController>[0] {
     const logger = this.#logger;
-    const margin = this.config.safetyMarginMs;
     return {
       get logger() {
         return logger();
       },
       exitWhenEmpty: this.config.exitWhenEmpty,
-      initialDeadline: () => Date.now() + (this.#pod?.specGraceMs ?? this.config.graceMs) - margin,
-      refineDeadline: async (signal) => {
-        if (!this.#pod) return undefined;
-        const at = await this.#pod.deletionDeadline(AbortSignal.any([signal, AbortSignal.timeout(deletionLookupMs)]));
-        return at === undefined ? undefined : at - margin;
-      },
+      safetyMarginMs: this.config.safetyMarginMs,
+      graceMs: () => this.#pod?.specGraceMs ?? this.config.graceMs,
+      podDeletionAt: async (signal) => this.#pod?.deletionDeadline(signal),
       begin: (reason, deadline) => {
         this.#drainReason = reason;
         if (this.#lifetimeTimer) clearTimeout(this.#lifetimeTimer);
@@ -265,19 +258,8 @@ export class WorkerRuntime {
         const releases = [...this.#inFlight.values()].map((job) => this.#runner.forceRelease(job));
         await withBound(Promise.all(releases).then(() => this.#inFlight.waitForEmpty()), forcedSettleBoundMs);
       },
-      cleanup: async () => {
-        this.#leases.stop();
-        const errors: string[] = [];
-        try {
-          const stopped = await withBound(this.#source.stop().then(() => true), sourceStopBoundMs);
-          if (!stopped) errors.push(`source ${this.#source.name}: stop did not finish within ${sourceStopBoundMs} ms; moving on`);
-        } catch (thrown) {
-          errors.push(`source ${this.#source.name}: ${coerceError(thrown).message}`);
-        }
-        await this.#pod?.stop();
-        errors.push(...(await closeInReverse(this.#options.resources ?? [], this.#logger())));
-        return errors;
-      },
+      cleanupSteps: () =>
+        drainCleanupSteps({ leases: this.#leases, source: this.#source, pod: this.#pod, resources: this.#options.resources ?? [] }),
       totals: () => {
         const { completed, failed, released, interrupted } = this.#counters;
         return { completed, failed, released, interrupted };
@@ -296,8 +278,4 @@ export class WorkerRuntime {
     this.#stopped.resolve(report);
     return report;
   }
-}
-
-function withBound<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([promise, sleep(ms).then(() => undefined)]);
 }

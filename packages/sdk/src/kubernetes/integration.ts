@@ -1,6 +1,7 @@
 import type { ResolvedKubernetes } from "../config/options.js";
 import { coerceError } from "../errors.js";
 import type { WorkerEvents } from "../events.js";
+import { withBound } from "../internal/bound.js";
 import type { TypedEmitter } from "../internal/typed-emitter.js";
 import type { StateChange } from "../lifecycle/lifecycle.js";
 import type { WorkerStatus } from "../lifecycle/status.js";
@@ -31,7 +32,10 @@ export interface PodIntegration {
   start(): Promise<void>;
   /** terminationGracePeriodSeconds*1000 read at start (or by a later read), if read. */
   readonly specGraceMs: number | undefined;
-  /** GET own pod now; epoch ms of metadata.deletionTimestamp or undefined. Bounded (1 s), and prompt on abort. */
+  /**
+   * GET own pod now; epoch ms of metadata.deletionTimestamp or undefined. The whole lookup (a
+   * start() still under way included) is bounded by one timeout (1 s), and prompt on abort.
+   */
   deletionDeadline(signal: AbortSignal): Promise<number | undefined>;
   podWrites(): { ok: number; failed: number };
   /** Stop timers; no further writes (a write in flight gets a moment to land). */
@@ -46,8 +50,8 @@ export interface PodIntegrationTuning {
   readonly costStepMs: number | undefined;
   /** Bound on the pod read in start(): start-up never waits longer on the API server. */
   readonly startReadTimeoutMs: number;
-  /** Bound on the read in deletionDeadline(): the drain never waits longer for it. */
-  readonly deadlineReadTimeoutMs: number;
+  /** Bound on the whole of deletionDeadline(), waiting for start() included. */
+  readonly deletionLookupMs: number;
   /** How often, at most, a return to idle re-checks the grace period against the p99. */
   readonly graceCheckEveryMs: number;
   readonly reporter: Partial<ReporterTuning>;
@@ -65,7 +69,7 @@ export function createPodIntegration(
     quietMs: DEFAULT_QUIET_MS,
     costStepMs: undefined,
     startReadTimeoutMs: 1500,
-    deadlineReadTimeoutMs: 1000,
+    deletionLookupMs: 1000,
     graceCheckEveryMs: 10_000,
     reporter: {},
     now: () => Date.now(),
@@ -157,11 +161,13 @@ class KubernetesPodIntegration implements PodIntegration {
   }
 
   async deletionDeadline(signal: AbortSignal): Promise<number | undefined> {
-    if (this.#phase === "starting" && this.#starting) await untilAborted(this.#starting, signal);
+    const until = this.#t.now() + this.#t.deletionLookupMs;
+    if (this.#phase === "starting" && this.#starting) await withBound(this.#starting, this.#t.deletionLookupMs, { signal });
     const api = this.#api;
-    if (!api || (this.#phase !== "on" && this.#phase !== "stopped") || signal.aborted) return undefined;
+    const left = until - this.#t.now();
+    if (!api || (this.#phase !== "on" && this.#phase !== "stopped") || signal.aborted || left <= 0) return undefined;
     try {
-      const pod = await api.read(this.#t.deadlineReadTimeoutMs, signal);
+      const pod = await api.read(left, signal);
       this.#noteGrace(pod.terminationGracePeriodSeconds);
       return pod.deletionTimestamp;
     } catch (thrown) {
@@ -239,17 +245,4 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#wake = undefined;
     this.#wakeAt = Infinity;
   }
-}
-
-/** Resolve when `promise` settles or `signal` aborts, whichever is first. */
-function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-    promise.then(done, done);
-  });
 }
