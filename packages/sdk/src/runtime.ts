@@ -13,7 +13,8 @@ import type { TypedEmitter } from "./internal/typed-emitter.js";
 import type { PodIntegration } from "./kubernetes/index.js";
 import { LeaseKeeper } from "./lease/lease-keeper.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
-import type { DrainReport, WorkerStatus } from "./lifecycle/status.js";
+import type { DrainReport, WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
+import { publicStatus, takeSnapshot } from "./status.js";
 import type { Logger } from "./logger.js";
 import { createCounters } from "./loop/counters.js";
 import { InFlight } from "./loop/in-flight.js";
@@ -53,7 +54,6 @@ export class WorkerRuntime {
   #pod: PodIntegration | null = null;
   #lifetimeTimer: NodeJS.Timeout | null = null;
   #queueSeenEmpty = false;
-  #drainReason: string | null = null;
 
   constructor(options: WorkerOptions<never>, config: ResolvedConfig, events: TypedEmitter<WorkerEvents>, logger: () => Logger) {
     this.config = config;
@@ -93,11 +93,10 @@ export class WorkerRuntime {
     const depth = this.#source.depth?.bind(this.#source);
     this.#metrics = createMetrics({
       on: events.on.bind(events),
-      status: () => this.status(),
+      status: () => this.#snapshot(),
       queue: this.#source.name,
       safetyMarginMs: config.safetyMarginMs,
       ...(depth ? { depth } : {}),
-      podWrites: () => this.#pod?.podWrites() ?? { ok: 0, failed: 0 },
       get logger() {
         return logger();
       },
@@ -135,25 +134,22 @@ export class WorkerRuntime {
   }
 
   status(): WorkerStatus {
-    const c = this.#counters;
-    return {
-      state: this.#lifecycle.state,
+    return publicStatus(this.#snapshot());
+  }
+
+  /** The snapshot observers read: the status and what only they need. */
+  #snapshot(): WorkerSnapshot {
+    return takeSnapshot({
       queue: this.#source.name,
       concurrency: this.config.concurrency,
-      inFlight: this.#inFlight.running,
-      held: this.#inFlight.size,
-      completed: c.completed,
-      failed: c.failed,
-      released: c.released,
-      interrupted: c.interrupted,
-      leaseExtensions: c.leaseExtensions,
-      leaseLost: c.leaseLost,
-      since: new Date(this.#lifecycle.since).toISOString(),
-      startedAt: new Date(this.#createdAt).toISOString(),
-      oldestJobStartedAt: this.#inFlight.oldestStart(),
-      drainReason: this.#drainReason,
-      drainDeadline: this.#drain.deadline,
-    };
+      createdAt: this.#createdAt,
+      lifecycle: this.#lifecycle,
+      inFlight: this.#inFlight,
+      counters: this.#counters,
+      drain: this.#drain,
+      durations: () => this.#metrics.durations,
+      podWrites: () => this.#pod?.podWrites(),
+    });
   }
 
   async #start(): Promise<void> {
@@ -218,12 +214,10 @@ export class WorkerRuntime {
     const k8s = this.config.kubernetes;
     if (!k8s) return;
     const { createPodIntegration } = await import("./kubernetes/index.js");
-    const durations = this.#metrics.durations;
     this.#pod = createPodIntegration(k8s, {
-      status: () => this.status(),
+      status: () => this.#snapshot(),
       on: this.#events.on.bind(this.#events),
       logger: this.#logger().child({ component: "kubernetes" }),
-      recentJobP99Ms: () => (durations.count >= 20 ? durations.quantile(0.99) : undefined),
       safetyMarginMs: this.config.safetyMarginMs,
     });
     await this.#pod.start();
@@ -240,7 +234,6 @@ export class WorkerRuntime {
       graceMs: () => this.#pod?.specGraceMs ?? this.config.graceMs,
       podDeletionAt: async (signal) => this.#pod?.deletionDeadline(signal),
       begin: (reason, deadline) => {
-        this.#drainReason = reason;
         if (this.#lifetimeTimer) clearTimeout(this.#lifetimeTimer);
         this.#lifecycle.transition("draining", reason);
         this.#draining.abort();

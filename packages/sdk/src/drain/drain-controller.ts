@@ -47,6 +47,7 @@ export class DrainController {
   #promise: Promise<DrainReport> | null = null;
   #deadline: Deadline | null = null;
   #forceRequested = false;
+  #reason: string | null = null;
 
   constructor(ctx: DrainContext) {
     this.#ctx = ctx;
@@ -54,6 +55,11 @@ export class DrainController {
 
   get started(): boolean {
     return this.#promise !== null;
+  }
+
+  /** Why the drain started, once it has (the first trigger's reason). */
+  get reason(): string | null {
+    return this.#reason;
   }
 
   get deadline(): number | null {
@@ -80,6 +86,7 @@ export class DrainController {
     const policy = { graceMs: ctx.graceMs(), safetyMarginMs: ctx.safetyMarginMs, startedAt };
     const deadline = new Deadline(drainDeadline(policy), () => undefined);
     this.#deadline = deadline;
+    this.#reason = trigger.reason;
     if (this.#forceRequested) deadline.fireNow();
     ctx.begin(trigger.reason, deadline.at);
     ctx.logger.info({ reason: trigger.reason, deadline: new Date(deadline.at).toISOString() }, "drain started");

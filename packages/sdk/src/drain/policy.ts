@@ -45,3 +45,12 @@ export function drainExitCode({ fatal, interrupted, signal, exitWhenEmpty, queue
   if (exitWhenEmpty && signal && !queueSeenEmpty) return 143;
   return 0;
 }
+
+/**
+ * The grace period a pod needs so its long jobs finish on SIGTERM instead of being released:
+ * p99 of recent job durations plus the safety margin, rounded up to whole seconds (the unit of
+ * `terminationGracePeriodSeconds`). A preStop hook spends from the same budget.
+ */
+export function recommendedGraceSeconds(p99Ms: number, safetyMarginMs: number): number {
+  return Math.ceil((p99Ms + safetyMarginMs) / 1000);
+}

@@ -4,7 +4,7 @@ import type { WorkerEvents } from "../events.js";
 import { withBound } from "../internal/bound.js";
 import type { TypedEmitter } from "../internal/typed-emitter.js";
 import type { StateChange } from "../lifecycle/lifecycle.js";
-import type { WorkerStatus } from "../lifecycle/status.js";
+import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import type { Logger } from "../logger.js";
 import { desiredAnnotations, type ReportedPhase } from "./annotations.js";
 import { classifyApiError } from "./api-errors.js";
@@ -16,11 +16,10 @@ import { isInPod } from "./pod-env.js";
 import { PodReporter, type ReporterTuning } from "./pod-reporter.js";
 
 export interface PodIntegrationContext {
-  status(): WorkerStatus;
+  /** The worker's snapshot: its state, and the p99 of recent jobs (absent until enough ran). */
+  status(): WorkerStatus & Pick<WorkerSnapshot, "recentJobP99Ms">;
   on: TypedEmitter<WorkerEvents>["on"];
   logger: Logger;
-  /** p99 of recent job durations in ms; undefined until enough jobs ran */
-  recentJobP99Ms(): number | undefined;
   readonly safetyMarginMs: number;
 }
 
@@ -107,7 +106,7 @@ class KubernetesPodIntegration implements PodIntegration {
       quietMs: tuning.quietMs,
       ...(tuning.costStepMs === undefined ? {} : { costStepMs: tuning.costStepMs }),
     });
-    this.#advisor = new GraceAdvisor(this.#log, () => ctx.recentJobP99Ms(), ctx.safetyMarginMs);
+    this.#advisor = new GraceAdvisor(this.#log, () => ctx.status().recentJobP99Ms, ctx.safetyMarginMs);
   }
 
   get specGraceMs(): number | undefined {

@@ -33,6 +33,19 @@ export interface WorkerStatus {
   readonly drainDeadline: number | null;
 }
 
+/**
+ * The same snapshot as the worker's observers read it: the public status plus what only they
+ * need. `/status` and `worker.status()` show the {@link WorkerStatus} part alone.
+ */
+export interface WorkerSnapshot extends WorkerStatus {
+  /** Deliveries taken from the source (counted against QUIESCE_MAX_JOBS). */
+  readonly received: number;
+  /** Cumulative pod annotation patches of the Kubernetes reporter; absent without one. */
+  readonly podWrites?: { readonly ok: number; readonly failed: number };
+  /** p99 of recent job durations in ms, once enough jobs finished (20) for it to mean something. */
+  readonly recentJobP99Ms?: number;
+}
+
 /** What a finished drain hands back to `drain()`, `run()` and `/drain` callers. */
 export interface DrainReport {
   readonly reason: string;

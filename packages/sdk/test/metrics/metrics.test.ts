@@ -13,12 +13,13 @@ import { makeReport, makeStatus } from "../http/fake-target.js";
 import { find, samples, value } from "./exposition.js";
 
 const created: WorkerMetrics[] = [];
-function setup(overrides: Partial<MetricsOptions> = {}) {
+/** `podWrites` stands for the pod reporter's counts, which reach the metrics through the snapshot. */
+function setup({ podWrites, ...overrides }: Partial<MetricsOptions> & { podWrites?: () => { ok: number; failed: number } } = {}) {
   const emitter = new TypedEmitter<WorkerEvents>(() => noopLogger);
   let status: WorkerStatus = makeStatus();
   const metrics = createMetrics({
     on: emitter.on.bind(emitter),
-    status: () => status,
+    status: () => (podWrites ? { ...status, podWrites: podWrites() } : status),
     queue: "emails",
     safetyMarginMs: 5000,
     defaultMetrics: false,

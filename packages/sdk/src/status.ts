@@ -1,0 +1,58 @@
+import type { DrainController } from "./drain/drain-controller.js";
+import type { Lifecycle } from "./lifecycle/lifecycle.js";
+import type { WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
+import type { Counters } from "./loop/counters.js";
+import type { InFlight } from "./loop/in-flight.js";
+import type { DurationWindow } from "./metrics/duration-window.js";
+
+/** Where each part of the snapshot is read from; nothing here keeps a count of its own. */
+export interface SnapshotParts {
+  readonly queue: string;
+  readonly concurrency: number;
+  readonly createdAt: number;
+  readonly lifecycle: Lifecycle;
+  readonly inFlight: InFlight;
+  readonly counters: Readonly<Counters>;
+  readonly drain: DrainController;
+  /** Recent job durations (the metrics' window). */
+  durations(): DurationWindow | undefined;
+  podWrites(): { readonly ok: number; readonly failed: number } | undefined;
+}
+
+/** A p99 of fewer jobs than this says little about the next long one. */
+const minJobsForP99 = 20;
+
+/** The one snapshot every observer reads: `/status`, `/readyz`, the metrics and the pod reporter. */
+export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
+  const c = parts.counters;
+  const durations = parts.durations();
+  const podWrites = parts.podWrites();
+  const p99 = durations && durations.count >= minJobsForP99 ? durations.quantile(0.99) : undefined;
+  return {
+    state: parts.lifecycle.state,
+    queue: parts.queue,
+    concurrency: parts.concurrency,
+    inFlight: parts.inFlight.running,
+    held: parts.inFlight.size,
+    received: c.received,
+    completed: c.completed,
+    failed: c.failed,
+    released: c.released,
+    interrupted: c.interrupted,
+    leaseExtensions: c.leaseExtensions,
+    leaseLost: c.leaseLost,
+    since: new Date(parts.lifecycle.since).toISOString(),
+    startedAt: new Date(parts.createdAt).toISOString(),
+    oldestJobStartedAt: parts.inFlight.oldestStart(),
+    drainReason: parts.drain.reason,
+    drainDeadline: parts.drain.deadline,
+    ...(podWrites ? { podWrites } : {}),
+    ...(p99 === undefined ? {} : { recentJobP99Ms: p99 }),
+  };
+}
+
+/** The public part of a snapshot: exactly the fields `/status` has always shown. */
+export function publicStatus(snapshot: WorkerSnapshot): WorkerStatus {
+  const { received: _received, podWrites: _podWrites, recentJobP99Ms: _p99, ...status } = snapshot;
+  return status;
+}
