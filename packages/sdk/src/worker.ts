@@ -23,7 +23,8 @@ export class Worker<Payload = unknown> {
   readonly #configError: Error | null;
   #logger: Logger;
 
-  constructor(options: WorkerOptions<Payload>, env: NodeJS.ProcessEnv = process.env) {
+  constructor(options: WorkerOptions<Payload>) {
+    const env = process.env;
     this.#options = options;
     this.#logger = options.logger ?? noopLogger;
     this.#events = new TypedEmitter<WorkerEvents>(() => this.#logger);
