@@ -15,7 +15,8 @@ const sdkLayers = [
   ["events.ts", "config", "lease"],
   ["loop", "drain"],
   ["http", "metrics", "kubernetes"],
-  ["runtime.ts", "status.ts"],
+  ["status.ts"],
+  ["runtime.ts"],
   ["worker.ts"],
   ["index.ts", "testing", "source-kit", "cli"],
 ];

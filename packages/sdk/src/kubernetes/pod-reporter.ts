@@ -1,4 +1,5 @@
 import { coerceError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
 import type { Logger } from "../logger.js";
 import { annotationDiff, type AnnotationPatch, applyAnnotationPatch, isEmptyPatch } from "./annotations.js";
 import { classifyApiError } from "./api-errors.js";
@@ -233,13 +234,10 @@ export class PodReporter {
   }
 }
 
-/** Await `promise`, aborting `controller` if it has not settled within `ms`. */
+/** Await `promise`, aborting `controller` if it has not settled within `ms` (then wait for it to wind down). */
 async function withAbortAt(promise: Promise<void>, controller: AbortController, ms: number): Promise<void> {
-  const timer = setTimeout(() => controller.abort(), Math.max(0, ms));
-  timer.unref();
-  try {
+  if ((await withBound(promise, ms)) === expired) {
+    controller.abort();
     await promise;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { coerceError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
 import type { WorkerEvents } from "../events.js";
 import type { TypedEmitter } from "../internal/typed-emitter.js";
 import { recommendedGraceSeconds } from "../drain/policy.js";
@@ -237,20 +238,14 @@ function depthReader(depth: () => Promise<QueueDepth>, timeoutMs: number, logger
       };
       call.then(clear, clear);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue depth did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
     try {
-      const result = await Promise.race([pending, timeout]);
+      const result = await withBound(pending, timeoutMs);
+      if (result === expired) throw new Error(`queue depth did not answer within ${timeoutMs} ms`);
       if (failing) logger.info("metrics: queue depth available again");
       failing = false;
       return result;
     } catch (error) {
       return report(coerceError(error));
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

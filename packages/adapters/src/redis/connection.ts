@@ -1,5 +1,12 @@
 import type { Redis, RedisOptions } from "ioredis";
+import { withBound } from "@quiesce/sdk/source-kit";
 import type { RedisConstructor } from "./load.js";
+
+/**
+ * The main ioredis connection of a Redis-backed source: opened (or adopted), waited for, and
+ * closed without ever waiting on a dead server. Shared by the BullMQ source and the Redis-list
+ * sources to come.
+ */
 
 /** The main Redis client and whether this source must close it. */
 export interface MainConnection {
@@ -73,14 +80,7 @@ export async function closeClient(client: Redis): Promise<void> {
       () => true,
       () => false,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), quitBoundMs);
-      timer.unref();
-    });
-    const quitted = await Promise.race([quit, bound]);
-    clearTimeout(timer);
-    if (quitted) return;
+    if ((await withBound(quit, quitBoundMs)) === true) return;
   }
   client.disconnect();
 }
