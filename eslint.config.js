@@ -23,6 +23,14 @@ const sdkLayers = [
 /** The adapters' folders: shared pieces first, then one folder per backend that may not import another. */
 const adapterLayers = [["redis"], ["bullmq", "amqp", "sqs", "pg"]];
 
+const nodeGlobals = Object.fromEntries(
+  [
+    "process", "console", "Buffer", "URL", "URLSearchParams", "AbortController", "AbortSignal", "TextEncoder", "TextDecoder",
+    "setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate", "queueMicrotask",
+    "structuredClone", "performance", "fetch", "globalThis",
+  ].map((name) => [name, "readonly"]),
+);
+
 function directionZones(root, layers) {
   const zones = [];
   layers.forEach((layer, i) => {
@@ -42,7 +50,8 @@ function directionZones(root, layers) {
 }
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.mjs", "**/*.cjs", "coverage/**"] },
+  // Plain .mjs is ignored except the bench scripts, which are linted as Node ESM (see below).
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.mjs", "!bench/**/*.mjs", "**/*.cjs", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -83,6 +92,16 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // The bench scripts: plain Node ESM, no type information; they print their results.
+    files: ["bench/**/*.mjs"],
+    languageOptions: { ecmaVersion: 2024, sourceType: "module", globals: nodeGlobals },
+    rules: {
+      "no-console": "off",
+      // `const { dropped, ...kept } = run` is how the benches leave fields out of a JSON line.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
   {
