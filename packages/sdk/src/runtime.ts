@@ -38,15 +38,20 @@ export class WorkerRuntime {
   readonly #lifecycle: Lifecycle;
   readonly #inFlight = new InFlight();
   readonly #counters = createCounters();
-  /** Aborted when the drain starts: stops receiving and is every job's ctx.draining. */
-  readonly #draining = new AbortController();
+  /**
+   * Aborted when the drain begins: the receive loop stops and every job's ctx.draining fires.
+   * Whether the worker is draining is read from the lifecycle state or the drain controller;
+   * this is only the signal.
+   */
+  readonly #drainSignal = new AbortController();
   readonly #runner: JobRunner;
   readonly #leases: LeaseKeeper<Job>;
   readonly #drain: DrainController;
   readonly #metrics: WorkerMetrics;
   readonly #createdAt = Date.now();
   readonly #stopped = deferred<DrainReport>();
-  #full: Promise<DrainReport> | null = null;
+  /** The drain followed by the final steps (state stopped, HTTP closed): what drain() callers await. */
+  #stopping: Promise<DrainReport> | null = null;
   #starting: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #http: AdminServer | null = null;
@@ -62,7 +67,7 @@ export class WorkerRuntime {
     this.#logger = logger;
     this.#source = options.source ?? createMemorySource();
     // One listener per running job that reads ctx.draining: bounded by concurrency, not a leak.
-    setMaxListeners(0, this.#draining.signal);
+    setMaxListeners(0, this.#drainSignal.signal);
     const emit = events.emit.bind(events);
     this.#lifecycle = new Lifecycle((change) => emit("state:changed", change));
     this.#runner = new JobRunner({
@@ -71,14 +76,14 @@ export class WorkerRuntime {
         return logger();
       },
       leaseMs: this.#source.leaseMs,
-      draining: this.#draining.signal,
+      draining: this.#drainSignal.signal,
       inFlight: this.#inFlight,
       counters: this.#counters,
       leases: () => this.#leases,
       emit,
       started: () => void this.#lifecycle.tryTransition("busy", "job started"),
       finished: () => {
-        if (this.#inFlight.size === 0) this.#lifecycle.tryTransition("idle", "last job settled");
+        if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
       },
     });
     this.#leases = new LeaseKeeper(this.#source.leaseMs, {
@@ -103,10 +108,6 @@ export class WorkerRuntime {
     });
   }
 
-  get draining(): boolean {
-    return this.#drain.started;
-  }
-
   start(): Promise<void> {
     this.#starting ??= this.#start();
     return this.#starting;
@@ -114,8 +115,8 @@ export class WorkerRuntime {
 
   drain(trigger: DrainTrigger): Promise<DrainReport> {
     const drained = this.#drain.drain(trigger);
-    this.#full ??= drained.then((report) => this.#finish(report));
-    return this.#full;
+    this.#stopping ??= drained.then((report) => this.#finish(report));
+    return this.#stopping;
   }
 
   /** Second signal: release now instead of waiting for the deadline. */
@@ -172,9 +173,9 @@ export class WorkerRuntime {
       logger.info({ ...this.#httpAddress }, "http server listening");
     }
     const podStarted = this.#startPod();
-    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#draining.signal, logger))) return;
+    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
     await podStarted;
-    if (this.draining) return;
+    if (this.#drain.started) return;
     this.#leases.start();
     this.#lifecycle.transition("idle", "source connected");
     logger.info({ queue: this.#source.name, concurrency: this.config.concurrency }, "worker started");
@@ -185,7 +186,7 @@ export class WorkerRuntime {
       inFlight: this.#inFlight,
       counters: this.#counters,
       runner: this.#runner,
-      stop: this.#draining.signal,
+      stop: this.#drainSignal.signal,
       logger,
       sourceFailureMs: this.config.sourceFailureMs,
       emptyWatcher: this.config.exitWhenEmpty
@@ -236,7 +237,7 @@ export class WorkerRuntime {
       begin: (reason, deadline) => {
         if (this.#lifetimeTimer) clearTimeout(this.#lifetimeTimer);
         this.#lifecycle.transition("draining", reason);
-        this.#draining.abort();
+        this.#drainSignal.abort();
         this.#events.emit("drain:started", { reason, deadline });
       },
       pauseSource: async () => {

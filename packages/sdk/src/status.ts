@@ -33,7 +33,7 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
     queue: parts.queue,
     concurrency: parts.concurrency,
     inFlight: parts.inFlight.running,
-    held: parts.inFlight.size,
+    held: parts.inFlight.held,
     received: c.received,
     completed: c.completed,
     failed: c.failed,

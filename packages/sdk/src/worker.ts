@@ -88,7 +88,8 @@ export class Worker<Payload = unknown> {
       try {
         await runtime.start();
       } catch (thrown) {
-        if (!runtime.draining) void runtime.drain({ reason: "start-failed", fatal: coerceError(thrown) });
+        // drain() joins a drain already under way (one that interrupted the start, say).
+        void runtime.drain({ reason: "start-failed", fatal: coerceError(thrown) });
       }
       const report = await runtime.stopped();
       if (report.exitCode === 1) process.stderr.write(`quiesce: fatal: ${report.error ?? report.reason}\n`);

@@ -8,10 +8,9 @@ import type { RedisConstructor } from "./load.js";
  * sources to come.
  */
 
-/** The main Redis client and whether this source must close it. */
+/** The main Redis client (closed by close() only when the source opened it). */
 export interface MainConnection {
   readonly client: Redis;
-  readonly owned: boolean;
   /** The last error the client reported (ECONNREFUSED and the like), for messages. */
   lastError(): Error | null;
   /** Called each time the connection drops (ioredis then reconnects on its own). */
@@ -52,7 +51,6 @@ export async function openMainConnection(
   client.on("close", onClose);
   const connection: MainConnection = {
     client,
-    owned,
     lastError: () => last,
     onClose: (listener) => void closeListeners.push(listener),
     close: async () => {

@@ -1,5 +1,5 @@
 /**
- * The one probe/admin/metrics server (DESIGN "HTTP") on plain node:http: five routes do not need
+ * The one probe/admin/metrics server (the README's HTTP routes) on plain node:http: five routes do not need
  * a framework. This file moves bytes and owns the socket lifecycle; what each route answers is in
  * routes.ts.
  *

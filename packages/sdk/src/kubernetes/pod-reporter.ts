@@ -51,7 +51,7 @@ export type ReporterState = "on" | "off" | "stopped";
 export class PodReporter {
   readonly #writer: AnnotationWriter;
   readonly #logger: Logger;
-  readonly #t: ReporterTuning;
+  readonly #tuning: ReporterTuning;
   #state: ReporterState = "on";
   /** What the pod is known to carry; undefined when it could not be read. */
   #known: Record<string, string> | undefined;
@@ -72,7 +72,7 @@ export class PodReporter {
     this.#writer = writer;
     this.#logger = logger;
     this.#known = known === undefined ? undefined : { ...known };
-    this.#t = { ...defaultReporterTuning, ...tuning };
+    this.#tuning = { ...defaultReporterTuning, ...tuning };
   }
 
   get state(): ReporterState {
@@ -103,13 +103,13 @@ export class PodReporter {
     const wasOn = this.#state === "on";
     this.#state = "stopped";
     this.#clearTimer();
-    const until = this.#t.now() + graceMs;
+    const until = this.#tuning.now() + graceMs;
     const inFlight = this.#inFlight;
-    if (inFlight) await withAbortAt(inFlight.promise, inFlight.controller, until - this.#t.now());
+    if (inFlight) await withAbortAt(inFlight.promise, inFlight.controller, until - this.#tuning.now());
     if (!wasOn || !this.#urgent || this.#desired === undefined) return;
     const patch = annotationDiff(this.#known, this.#desired);
-    const left = until - this.#t.now();
-    if (isEmptyPatch(patch) || left <= 0 || this.#t.now() < this.#notBefore) return;
+    const left = until - this.#tuning.now();
+    if (isEmptyPatch(patch) || left <= 0 || this.#tuning.now() < this.#notBefore) return;
     const controller = new AbortController();
     await withAbortAt(this.#write(patch, controller.signal, left), controller, left);
   }
@@ -121,7 +121,7 @@ export class PodReporter {
       this.#clearTimer();
       return;
     }
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     const at = Math.max(now, this.#urgent ? this.#notBefore : Math.max(this.#notBefore, this.#intervalUntil));
     // Draining goes out now, not on the next tick: the worker may be about to stop() us.
     if (this.#urgent && at <= now) {
@@ -143,12 +143,12 @@ export class PodReporter {
 
   #flush(): void {
     if (this.#state !== "on" || this.#inFlight || this.#desired === undefined) return;
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     if (now < this.#notBefore || (!this.#urgent && now < this.#intervalUntil)) return this.#schedule();
     const patch = annotationDiff(this.#known, this.#desired);
     if (isEmptyPatch(patch)) return this.#schedule();
     this.#urgent = false;
-    this.#intervalUntil = now + this.#t.minIntervalMs + this.#t.random() * this.#t.jitterMs;
+    this.#intervalUntil = now + this.#tuning.minIntervalMs + this.#tuning.random() * this.#tuning.jitterMs;
     const controller = new AbortController();
     const promise = this.#write(patch, controller.signal).finally(() => {
       this.#inFlight = undefined;
@@ -157,7 +157,7 @@ export class PodReporter {
     this.#inFlight = { promise, controller };
   }
 
-  async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#t.requestTimeoutMs): Promise<void> {
+  async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#tuning.requestTimeoutMs): Promise<void> {
     try {
       const pod = await this.#writer.patchAnnotations(patch, timeoutMs, signal);
       this.#ok++;
@@ -179,7 +179,7 @@ export class PodReporter {
     const error = classifyApiError("Kubernetes PATCH pod", coerceError(thrown));
     // After stop() nothing is retried, and a failing last write is not worth a warning.
     if (this.#state === "stopped") return;
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     switch (error.kind) {
       case "aborted":
         return;
@@ -190,11 +190,11 @@ export class PodReporter {
         return;
       case "conflict":
         // A merge patch carries no resourceVersion, so this is transient: retry after the interval.
-        this.#notBefore = now + this.#t.minIntervalMs;
+        this.#notBefore = now + this.#tuning.minIntervalMs;
         return;
       case "rate-limited": {
         const wait = error.retryAfterMs ?? this.#nextBackoff();
-        this.#notBefore = now + Math.min(wait, this.#t.retryAfterMaxMs);
+        this.#notBefore = now + Math.min(wait, this.#tuning.retryAfterMaxMs);
         this.#warnOutage(error, this.#notBefore - now);
         return;
       }
@@ -206,9 +206,9 @@ export class PodReporter {
   }
 
   #nextBackoff(): number {
-    this.#backoffMs = this.#backoffMs === 0 ? this.#t.backoffInitialMs : Math.min(this.#t.backoffMaxMs, this.#backoffMs * 2);
+    this.#backoffMs = this.#backoffMs === 0 ? this.#tuning.backoffInitialMs : Math.min(this.#tuning.backoffMaxMs, this.#backoffMs * 2);
     // Full jitter on top keeps a fleet that lost the API server together from retrying together.
-    return this.#backoffMs * (0.5 + this.#t.random() / 2);
+    return this.#backoffMs * (0.5 + this.#tuning.random() / 2);
   }
 
   #warnOutage(error: Error, retryInMs: number): void {

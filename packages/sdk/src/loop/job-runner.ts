@@ -67,7 +67,7 @@ export class JobRunner {
     this.#remove(job);
   }
 
-  /** The lease is gone: stop the handler and never ack (guarantee 5). */
+  /** The lease is gone: stop the handler and never ack (another worker may hold the message now). */
   leaseLost(job: Job, error: LeaseLostError): void {
     if (!job.claim("lost")) return;
     job.abort.abort(error);

@@ -45,7 +45,7 @@ const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(res
 /**
  * Receive → dispatch. Asks only for as many deliveries as there are free slots (so nothing waits
  * unstarted while we hold its lease), and issues no receive once the drain began; deliveries that
- * arrive after it are released at once (guarantee 2).
+ * arrive after it are released at once, unstarted.
  */
 export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
   const { source, inFlight, counters, stop } = ctx;
@@ -61,10 +61,10 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
       await macrotask();
       lastYield = performance.now();
     }
-    while (inFlight.size >= ctx.concurrency && !stop.aborted) await inFlight.nextRemoval();
+    while (inFlight.held >= ctx.concurrency && !stop.aborted) await inFlight.nextRemoval();
     if (stop.aborted) break;
     const quota = ctx.maxJobs === null ? Infinity : ctx.maxJobs - counters.received;
-    const want = Math.min(ctx.concurrency - inFlight.size, quota);
+    const want = Math.min(ctx.concurrency - inFlight.held, quota);
     let deliveries: Delivery[];
     try {
       deliveries = await source.receive(want, receiveSignal(ctx));
@@ -100,7 +100,7 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
       ctx.quotaReached();
       break;
     }
-    if (ctx.emptyWatcher && !stop.aborted && (await ctx.emptyWatcher.observe(accepted, inFlight.size))) {
+    if (ctx.emptyWatcher && !stop.aborted && (await ctx.emptyWatcher.observe(accepted, inFlight.held))) {
       ctx.queueEmpty();
       break;
     }

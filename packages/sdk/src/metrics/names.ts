@@ -1,6 +1,6 @@
 /**
- * Every metric name, help text and bounded label set: the black-box contract of DESIGN.md
- * ("Metrics"). Dashboards, alerts and scalers (KEDA's Prometheus scaler) read these names, so a
+ * Every metric name, help text and bounded label set: part of the black-box contract (the
+ * README's metrics table). Dashboards, alerts and scalers (KEDA's Prometheus scaler) read these names, so a
  * rename here is a breaking change. Label values come only from the constant lists below, never
  * from job data, so the series count stays bounded whatever the queue carries.
  */
@@ -10,7 +10,6 @@ export const metricPrefix = "quiesce_";
 
 /** How a job ended, as counted in `quiesce_jobs_total` and `quiesce_job_duration_seconds`. */
 export const jobOutcomes = ["completed", "failed", "released"] as const;
-export type JobOutcome = (typeof jobOutcomes)[number];
 
 /** The `kind` label of `quiesce_queue_depth`; snake_case because it is a Prometheus label value. */
 export const queueDepthKinds = ["waiting", "in_flight", "delayed"] as const;
@@ -18,7 +17,6 @@ export type QueueDepthKind = (typeof queueDepthKinds)[number];
 
 /** The `outcome` label of `quiesce_pod_writes_total`. */
 export const podWriteOutcomes = ["ok", "failed"] as const;
-export type PodWriteOutcome = (typeof podWriteOutcomes)[number];
 
 /** All five lifecycle states: `quiesce_worker_state` always exports every one (0 or 1). */
 export const workerStateLabels = workerStates;
@@ -66,5 +64,3 @@ export const metricDefs = {
   ),
   podWrites: def("pod_writes_total", "Pod annotation patches by the Kubernetes reporter, by outcome.", ["outcome"]),
 } as const;
-
-export type MetricKey = keyof typeof metricDefs;

@@ -99,7 +99,7 @@ describe("JobRunner settles every delivery exactly once", () => {
     expect(signal?.reason).toBeInstanceOf(DrainDeadlineError);
     expect(counters).toMatchObject({ completed: 0, released: 1, interrupted: 1 });
     expect(seen).toEqual(["job:released:race"]);
-    expect(inFlight.size).toBe(0);
+    expect(inFlight.held).toBe(0);
   });
 
   it("the deadline arriving while the ack is in flight does not release it", async () => {
@@ -146,7 +146,7 @@ describe("JobRunner settles every delivery exactly once", () => {
     await new Promise((r) => setImmediate(r));
     expect(calls).toEqual(["extend"]);
     expect(counters).toMatchObject({ completed: 0, leaseLost: 1 });
-    expect(inFlight.size).toBe(0);
+    expect(inFlight.held).toBe(0);
   });
 
   it("the keeper renews due leases in one batch and never overlaps renewals", async () => {
