@@ -16,7 +16,7 @@ import { Lifecycle } from "./lifecycle/lifecycle.js";
 import type { DrainReport, WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
 import { publicStatus, takeSnapshot } from "./status.js";
 import type { Logger } from "./logger.js";
-import { createCounters } from "./loop/counters.js";
+import { createCounters } from "./lifecycle/counters.js";
 import { InFlight } from "./loop/in-flight.js";
 import type { Job } from "./loop/job.js";
 import { JobRunner } from "./loop/job-runner.js";

@@ -1,7 +1,7 @@
 import type { DrainController } from "./drain/drain-controller.js";
 import type { Lifecycle } from "./lifecycle/lifecycle.js";
 import type { WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
-import type { Counters } from "./loop/counters.js";
+import type { Counters } from "./lifecycle/counters.js";
 import type { InFlight } from "./loop/in-flight.js";
 import type { DurationWindow } from "./metrics/duration-window.js";
 
@@ -29,18 +29,12 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
   const podWrites = parts.podWrites();
   const p99 = durations && durations.count >= minJobsForP99 ? durations.quantile(0.99) : undefined;
   return {
+    ...c,
     state: parts.lifecycle.state,
     queue: parts.queue,
     concurrency: parts.concurrency,
     inFlight: parts.inFlight.running,
     held: parts.inFlight.held,
-    received: c.received,
-    completed: c.completed,
-    failed: c.failed,
-    released: c.released,
-    interrupted: c.interrupted,
-    leaseExtensions: c.leaseExtensions,
-    leaseLost: c.leaseLost,
     since: new Date(parts.lifecycle.since).toISOString(),
     startedAt: new Date(parts.createdAt).toISOString(),
     oldestJobStartedAt: parts.inFlight.oldestStart(),
@@ -51,8 +45,24 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
   };
 }
 
-/** The public part of a snapshot: exactly the fields `/status` has always shown. */
-export function publicStatus(snapshot: WorkerSnapshot): WorkerStatus {
-  const { received: _received, podWrites: _podWrites, recentJobP99Ms: _p99, ...status } = snapshot;
-  return status;
+/** The public part of a snapshot: exactly the fields `/status` has always shown, in their order. */
+export function publicStatus(s: WorkerSnapshot): WorkerStatus {
+  return {
+    state: s.state,
+    queue: s.queue,
+    concurrency: s.concurrency,
+    inFlight: s.inFlight,
+    held: s.held,
+    completed: s.completed,
+    failed: s.failed,
+    released: s.released,
+    interrupted: s.interrupted,
+    leaseExtensions: s.leaseExtensions,
+    leaseLost: s.leaseLost,
+    since: s.since,
+    startedAt: s.startedAt,
+    oldestJobStartedAt: s.oldestJobStartedAt,
+    drainReason: s.drainReason,
+    drainDeadline: s.drainDeadline,
+  };
 }

@@ -1,3 +1,4 @@
+import type { Counters } from "./counters.js";
 import type { WorkerState } from "./states.js";
 
 /**
@@ -34,12 +35,11 @@ export interface WorkerStatus {
 }
 
 /**
- * The same snapshot as the worker's observers read it: the public status plus what only they
- * need. `/status` and `worker.status()` show the {@link WorkerStatus} part alone.
+ * The same snapshot as the worker's observers read it: the public status, every running total
+ * (a counter added to {@link Counters} appears here by itself), and what only observers need.
+ * `/status` and `worker.status()` show the {@link WorkerStatus} part alone.
  */
-export interface WorkerSnapshot extends WorkerStatus {
-  /** Deliveries taken from the source (counted against QUIESCE_MAX_JOBS). */
-  readonly received: number;
+export interface WorkerSnapshot extends WorkerStatus, Readonly<Counters> {
   /** Cumulative pod annotation patches of the Kubernetes reporter; absent without one. */
   readonly podWrites?: { readonly ok: number; readonly failed: number };
   /** p99 of recent job durations in ms, once enough jobs finished (20) for it to mean something. */

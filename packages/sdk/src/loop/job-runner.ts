@@ -4,7 +4,7 @@ import type { Handler, JobContext } from "../handler.js";
 import type { LeaseKeeper } from "../lease/lease-keeper.js";
 import type { Logger } from "../logger.js";
 import type { Delivery } from "../source/source.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
 import { Job, type Settlement } from "./job.js";
 import { HandlerContext, type ContextHost } from "./job-context.js";

@@ -2,7 +2,7 @@ import { coerceError, SourceError } from "../errors.js";
 import { sleep } from "../internal/timers.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, Source } from "../source/source.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
 import type { JobRunner } from "./job-runner.js";
 

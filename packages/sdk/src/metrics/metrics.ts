@@ -18,8 +18,12 @@ import {
   type QueueDepthKind,
 } from "./names.js";
 
-/** What the metrics read from the snapshot: the public status, and the pod reporter's writes when there is one. */
-export type MetricsStatus = WorkerStatus & Pick<WorkerSnapshot, "podWrites">;
+/**
+ * What the metrics read from the snapshot: the public status, and whatever else the snapshot has
+ * (every running total, the pod reporter's writes when there is one). A new counter metric reads
+ * its total here, through {@link follow}.
+ */
+export type MetricsStatus = WorkerStatus & Partial<Omit<WorkerSnapshot, keyof WorkerStatus>>;
 
 export interface MetricsOptions {
   /** Subscribe to worker events; pass it bound (`emitter.on.bind(emitter)`). Each call returns its unsubscribe. */

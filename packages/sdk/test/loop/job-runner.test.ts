@@ -5,7 +5,7 @@ import { deferred } from "../../src/internal/timers.js";
 import { TypedEmitter } from "../../src/internal/typed-emitter.js";
 import { LeaseKeeper } from "../../src/lease/lease-keeper.js";
 import { noopLogger } from "../../src/logger.js";
-import { createCounters } from "../../src/loop/counters.js";
+import { createCounters } from "../../src/lifecycle/counters.js";
 import { InFlight } from "../../src/loop/in-flight.js";
 import type { Job } from "../../src/loop/job.js";
 import type { JobContext } from "../../src/handler.js";
