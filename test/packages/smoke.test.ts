@@ -96,6 +96,24 @@ describe("the packed packages in an empty npm project", () => {
     }
   });
 
+  it("without bullmq installed, the Quickstart exits 1 at once with the install command (no retrying for QUIESCE_SOURCE_FAILURE_MS)", async () => {
+    // A second project with the two tarballs only: the adapters' client libraries are optional peers.
+    const bare = join(packed.dir, "app-without-peers");
+    mkdirSync(bare);
+    writeFileSync(join(bare, "package.json"), JSON.stringify({ name: "smoke-bare", private: true, type: "module" }));
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", packed.tarballs.sdk, packed.tarballs.adapters], { cwd: bare });
+    const script = join(bare, "quickstart.mjs");
+    writeFileSync(script, quickstart(readFileSync(join(repoRoot, "packages/sdk/README.md"), "utf8")) + "\nasync function sendEmail() {}\n");
+    const startedAt = performance.now();
+    // Ten minutes of retrying would be allowed: the exit must not wait for it.
+    const worker = spawnWorker(script, { cwd: bare, env: { QUIESCE_HTTP_PORT: String(await freePort()), QUIESCE_SOURCE_FAILURE_MS: "600000", POD_NAME: undefined, POD_NAMESPACE: undefined, KUBERNETES_SERVICE_HOST: undefined } });
+    const exit = await worker.waitForExit(30_000);
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.lastStderrLine).toMatch(/^quiesce: fatal: .*bullmq.*npm install bullmq@/);
+    expect(exit.stderr).not.toContain("retrying");
+    expect(performance.now() - startedAt).toBeLessThan(20_000);
+  }, 120_000);
+
   it("installs the quiesce bin", async () => {
     const { stdout } = await run(join(project, "node_modules", ".bin", "quiesce"), ["--help"], { cwd: project });
     expect(stdout).toMatch(/^usage: quiesce <command>/);
