@@ -152,9 +152,9 @@ export class WorkerRuntime {
       leaseLost: c.leaseLost,
       since: new Date(this.#lifecycle.since).toISOString(),
       startedAt: new Date(this.#createdAt).toISOString(),
-      oldestJobStartedAt: this.#inFlight.oldestStart(),
+      oldestJobStartedAt: isoOrNull(this.#inFlight.oldestStart()),
       drainReason: this.#drainReason,
-      drainDeadline: this.#drain.deadline,
+      drainDeadline: isoOrNull(this.#drain.deadline),
     };
   }
 
@@ -300,3 +300,5 @@ export class WorkerRuntime {
 function withBound<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, sleep(ms).then(() => undefined)]);
 }
+
+const isoOrNull = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
