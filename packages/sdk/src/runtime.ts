@@ -264,7 +264,9 @@ export class WorkerRuntime {
 
   async #finish(report: DrainReport): Promise<DrainReport> {
     this.#lifecycle.transition("stopped", report.reason);
-    this.#logger().info({ ...report }, "drain finished");
+    // The summary a scrape cannot see: the process exits right after this line.
+    const counts = `${report.completed} completed, ${report.failed} failed, ${report.released} released, ${report.interrupted} interrupted`;
+    this.#logger().info({ ...report }, `drain finished (${report.path}, reason ${report.reason}, exit ${report.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s: ${counts}`);
     this.#events.emit("drain:finished", report);
     // Last: a held /drain response is written before the server closes under it.
     await this.#http?.close();

@@ -37,9 +37,9 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
     held: parts.inFlight.held,
     since: new Date(parts.lifecycle.since).toISOString(),
     startedAt: new Date(parts.createdAt).toISOString(),
-    oldestJobStartedAt: parts.inFlight.oldestStart(),
+    oldestJobStartedAt: isoOrNull(parts.inFlight.oldestStart()),
     drainReason: parts.drain.reason,
-    drainDeadline: parts.drain.deadline,
+    drainDeadline: isoOrNull(parts.drain.deadline),
     ...(podWrites ? { podWrites } : {}),
     ...(p99 === undefined ? {} : { recentJobP99Ms: p99 }),
   };
@@ -66,3 +66,5 @@ export function publicStatus(s: WorkerSnapshot): WorkerStatus {
     drainDeadline: s.drainDeadline,
   };
 }
+
+const isoOrNull = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());

@@ -46,9 +46,11 @@ export class Worker<Payload = unknown> {
   }
 
   /**
-   * Start, handle SIGTERM/SIGINT, and resolve with the report after the drain. When `exit` is
-   * not false (the default) the process then exits with the report's code: 0 clean, 143 work
-   * handed back on a signal, 1 fatal (with one line on stderr saying why).
+   * Start, handle SIGTERM/SIGINT, and end with the drain. By default (`exit: true`) the process
+   * exits with the report's code once the drain is over (0 clean, 143 work handed back on a
+   * signal, 1 fatal with one line on stderr saying why), so code after `await worker.run()` never
+   * runs. With `exit: false` it resolves with the report instead; with a function, that function
+   * gets the code first, then it resolves.
    */
   async run(): Promise<DrainReport> {
     const { exit } = this.#options;

@@ -22,16 +22,17 @@ export interface WorkerStatus {
   readonly interrupted: number;
   readonly leaseExtensions: number;
   readonly leaseLost: number;
-  /** ISO time of the last state change. */
+  // Every time is an ISO 8601 UTC string (`2026-01-01T12:00:00.000Z`), as in Kubernetes objects.
+  /** When the state last changed. */
   readonly since: string;
-  /** ISO time the worker was created. */
+  /** When the worker was created. */
   readonly startedAt: string;
-  /** Epoch ms the oldest running job started, or null when none runs. */
-  readonly oldestJobStartedAt: number | null;
+  /** When the oldest running job started, or null when none runs. */
+  readonly oldestJobStartedAt: string | null;
   /** Why the drain started, once it has. */
   readonly drainReason: string | null;
-  /** Epoch ms by which in-flight work is released, once draining. */
-  readonly drainDeadline: number | null;
+  /** When in-flight work is released, once draining. */
+  readonly drainDeadline: string | null;
 }
 
 /**

@@ -105,8 +105,17 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     const status = options.status();
     for (const sync of followers) sync(status);
   };
-  const drainDuration = new Gauge({ ...metricDefs.drainDuration, labelNames: [], registers });
-  // Absent until a drain has finished: a 0 would read as "drained instantly".
+  let drainStartedAt: number | null = null;
+  let drainFinished = false;
+  const drainDuration = new Gauge({
+    ...metricDefs.drainDuration,
+    labelNames: [],
+    registers,
+    collect() {
+      if (drainStartedAt !== null && !drainFinished) this.set((performance.now() - drainStartedAt) / 1000);
+    },
+  });
+  // Absent until a drain starts: a 0 would read as "drained instantly".
   drainDuration.remove();
 
   const unsubscribers = [
@@ -123,16 +132,22 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
       // the grace recommendation, which must describe jobs that run to the end.
       if (started) releasedSeconds.observe(durationMs / 1000);
     }),
-    on("drain:finished", ({ durationMs }) => drainDuration.set(durationMs / 1000)),
+    on("drain:started", () => {
+      drainStartedAt ??= performance.now();
+    }),
+    on("drain:finished", ({ durationMs }) => {
+      drainFinished = true;
+      drainDuration.set(durationMs / 1000);
+    }),
   ];
 
   // --- scrape-time gauges ----------------------------------------------------------------------
   new Gauge({
     ...metricDefs.jobsInFlight,
-    labelNames: [],
+    labelNames: [...metricDefs.jobsInFlight.labelNames],
     registers,
     collect() {
-      this.set(options.status().inFlight);
+      this.labels(queue).set(options.status().inFlight);
     },
   });
 

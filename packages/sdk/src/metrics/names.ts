@@ -44,7 +44,7 @@ export const metricDefs = {
     "queue",
     "outcome",
   ]),
-  jobsInFlight: def("jobs_in_flight", "Jobs whose handler is running now."),
+  jobsInFlight: def("jobs_in_flight", "Jobs whose handler is running now.", ["queue"]),
   jobDuration: def(
     "job_duration_seconds",
     "Handler run time of settled jobs, by outcome; released jobs only when their handler had started.",
@@ -53,7 +53,10 @@ export const metricDefs = {
   workerState: def("worker_state", "1 for the worker's current lifecycle state, 0 for the others.", ["state"]),
   leaseExtensions: def("lease_extensions_total", "Lease renewals that succeeded."),
   leaseLost: def("lease_lost_total", "Leases that could not be renewed; the job was stopped and never acked here."),
-  drainDuration: def("drain_duration_seconds", "How long the last finished drain took, from trigger to drained."),
+  // The worker exits right after its drain, so a finished drain is seldom scraped: while one
+  // runs this is its age (a long drain is visible as it happens); the final figure is in the
+  // "drain finished" log line.
+  drainDuration: def("drain_duration_seconds", "Seconds since the drain started while it runs, then how long the finished drain took."),
   queueDepth: def("queue_depth", "Jobs in the queue as the backend reports them, read at scrape time.", [
     "queue",
     "kind",

@@ -41,7 +41,8 @@ describe("names and labels (the black-box contract)", () => {
     const labelSets = (name: string) => new Set(find(all, name).map((s) => Object.keys(s.labels).sort().join(",")));
     expect(labelSets("quiesce_jobs_total")).toEqual(new Set(["outcome,queue"]));
     expect(find(all, "quiesce_jobs_total").map((s) => s.labels["outcome"]).sort()).toEqual(["completed", "failed", "released"]);
-    expect(labelSets("quiesce_jobs_in_flight")).toEqual(new Set([""]));
+    expect(labelSets("quiesce_jobs_in_flight")).toEqual(new Set(["queue"]));
+    expect(find(all, "quiesce_jobs_in_flight").map((s) => s.labels["queue"])).toEqual(["emails"]);
     expect(labelSets("quiesce_job_duration_seconds_count")).toEqual(new Set(["outcome,queue"]));
     expect(labelSets("quiesce_job_duration_seconds_bucket")).toEqual(new Set(["le,outcome,queue"]));
     expect(labelSets("quiesce_worker_state")).toEqual(new Set(["state"]));
@@ -124,6 +125,29 @@ describe("counters from the status snapshot, durations from events", () => {
     expect(value(all, "quiesce_lease_extensions_total")).toBe(5);
     expect(value(all, "quiesce_lease_lost_total")).toBe(1);
     expect(value(all, "quiesce_drain_duration_seconds")).toBe(4.5);
+  });
+
+  it("the drain duration is the running drain's age while it runs, then the finished drain's length", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const { emitter, scrape } = setup();
+      expect(find(await scrape(), "quiesce_drain_duration_seconds")).toEqual([]);
+      emitter.emit("drain:started", { reason: "SIGTERM", deadline: Date.now() + 30_000 });
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(0);
+      vi.advanceTimersByTime(2500);
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(2.5);
+      emitter.emit("drain:finished", makeReport({ durationMs: 4500 }));
+      vi.advanceTimersByTime(1000);
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(4.5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("the drain duration gauge is absent before a drain", async () => {
+    const { emitter, scrape } = setup();
+    emitter.emit("job:completed", { id: "a", durationMs: 1 });
+    expect(find(await scrape(), "quiesce_drain_duration_seconds")).toEqual([]);
   });
 
   it("counters only move forward between scrapes", async () => {
@@ -279,7 +303,7 @@ describe("isolation", () => {
       };
     };
     const metrics = createMetrics({ on, status: () => makeStatus(), queue: "q", safetyMarginMs: 0, defaultMetrics: false });
-    expect(active.size).toBe(4);
+    expect(active.size).toBe(5);
     metrics.dispose();
     metrics.dispose();
     expect(active.size).toBe(0);
