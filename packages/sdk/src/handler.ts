@@ -6,10 +6,10 @@
 import type { Logger } from "./logger.js";
 
 /** The handler: its return value is handed to `ack`; a throw or rejection fails the delivery. */
-export type Handler<Payload = unknown> = (payload: Payload, ctx: JobContext) => unknown;
+export type Handler<Payload = unknown, Resources = Readonly<Record<string, unknown>>> = (payload: Payload, ctx: JobContext<Resources>) => unknown;
 
 /** What a handler receives next to its payload. */
-export interface JobContext {
+export interface JobContext<Resources = Readonly<Record<string, unknown>>> {
   /** Backend message id. */
   readonly id: string;
   readonly payload: unknown;
@@ -26,4 +26,6 @@ export interface JobContext {
   extendLease(ms: number): Promise<void>;
   /** Logger bound to this job's id. */
   readonly log: Logger;
+  /** The worker's resources, each bound to this job (a pg resource cancels its queries with `signal`). */
+  readonly resources: Resources;
 }

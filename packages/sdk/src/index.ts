@@ -19,7 +19,15 @@ export type {
   MemorySource,
   MemorySourceOptions,
 } from "./source/memory-source.js";
-export type { Resource } from "./resources/resources.js";
+export type {
+  Resource,
+  ResourceContext,
+  ResourceJob,
+  ResourceHandles,
+  ResourcesInput,
+  ConnectionBudget,
+  PoolConnections,
+} from "./resources/resources.js";
 export { poolResource } from "./resources/pool.js";
 export type { EndablePool, PoolResourceOptions } from "./resources/pool.js";
 export type { Logger, LogLevel } from "./logger.js";

@@ -22,6 +22,7 @@ import type { Job } from "./loop/job.js";
 import { JobRunner } from "./loop/job-runner.js";
 import { runReceiveLoop } from "./loop/receive-loop.js";
 import { createMetrics, type WorkerMetrics } from "./metrics/metrics.js";
+import { handlesFor, listResources, startResources, type NamedResource } from "./resources/resources.js";
 import { createMemorySource } from "./source/memory-source.js";
 import type { Source } from "./source/source.js";
 
@@ -31,10 +32,10 @@ const forcedSettleBoundMs = 2000;
 /** Wires config, lifecycle, loop, leases, drain, HTTP, metrics and the pod reporter together. */
 export class WorkerRuntime {
   readonly config: ResolvedConfig;
-  readonly #options: WorkerOptions<never>;
   readonly #events: TypedEmitter<WorkerEvents>;
   readonly #logger: () => Logger;
   readonly #source: Source;
+  readonly #resources: readonly NamedResource[];
   readonly #lifecycle: Lifecycle;
   readonly #inFlight = new InFlight();
   readonly #counters = createCounters();
@@ -62,10 +63,10 @@ export class WorkerRuntime {
 
   constructor(options: WorkerOptions<never>, config: ResolvedConfig, events: TypedEmitter<WorkerEvents>, logger: () => Logger) {
     this.config = config;
-    this.#options = options;
     this.#events = events;
     this.#logger = logger;
     this.#source = options.source ?? createMemorySource();
+    this.#resources = listResources(options.resources);
     // One listener per running job that reads ctx.draining: bounded by concurrency, not a leak.
     setMaxListeners(0, this.#drainSignal.signal);
     const emit = events.emit.bind(events);
@@ -81,6 +82,7 @@ export class WorkerRuntime {
       counters: this.#counters,
       leases: () => this.#leases,
       emit,
+      resources: (ctx) => handlesFor(this.#resources, ctx),
       started: () => void this.#lifecycle.tryTransition("busy", "job started"),
       finished: () => {
         if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
@@ -102,6 +104,7 @@ export class WorkerRuntime {
       queue: this.#source.name,
       safetyMarginMs: config.safetyMarginMs,
       ...(depth ? { depth } : {}),
+      pools: this.#resources.map(({ resource }) => resource),
       get logger() {
         return logger();
       },
@@ -172,6 +175,12 @@ export class WorkerRuntime {
       this.#httpAddress = await this.#http.listen();
       logger.info({ ...this.#httpAddress }, "http server listening");
     }
+    await startResources(this.#resources, {
+      concurrency: this.config.concurrency,
+      budget: this.config.connectionBudget,
+      logger,
+      observeWait: (name) => this.#metrics.poolWait(name),
+    });
     const podStarted = this.#startPod();
     if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
     await podStarted;
@@ -253,7 +262,7 @@ export class WorkerRuntime {
         await withBound(Promise.all(releases).then(() => this.#inFlight.waitForEmpty()), forcedSettleBoundMs);
       },
       cleanupSteps: () =>
-        drainCleanupSteps({ leases: this.#leases, source: this.#source, pod: this.#pod, resources: this.#options.resources ?? [] }),
+        drainCleanupSteps({ leases: this.#leases, source: this.#source, pod: this.#pod, resources: this.#resources.map(({ resource }) => resource) }),
       totals: () => {
         const { completed, failed, released, interrupted } = this.#counters;
         return { completed, failed, released, interrupted };

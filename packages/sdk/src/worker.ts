@@ -1,4 +1,5 @@
 import type { WorkerOptions } from "./config/options.js";
+import type { ResourcesInput } from "./resources/resources.js";
 import { resolveConfig, type EnvironmentHints } from "./config/resolve.js";
 import { ConfigError, coerceError } from "./errors.js";
 import type { WorkerEvents } from "./events.js";
@@ -16,23 +17,25 @@ export type { WorkerOptions } from "./config/options.js";
  * stores; I/O starts in `start()`/`run()`. A bad setting does not throw here: it stops start-up,
  * so a process-owning `run()` can print it as one line and exit 1.
  */
-export class Worker<Payload = unknown> {
-  readonly #options: WorkerOptions<Payload>;
+export class Worker<Payload = unknown, R extends ResourcesInput = ResourcesInput> {
+  readonly #options: WorkerOptions<Payload, R>;
   readonly #events: TypedEmitter<WorkerEvents>;
   readonly #runtime: WorkerRuntime | null;
   readonly #configError: Error | null;
   #logger: Logger;
 
-  constructor(options: WorkerOptions<Payload>) {
+  constructor(options: WorkerOptions<Payload, R>) {
     const env = process.env;
     this.#options = options;
     this.#logger = options.logger ?? noopLogger;
     this.#events = new TypedEmitter<WorkerEvents>(() => this.#logger);
     let runtime: WorkerRuntime | null = null;
     let configError: Error | null = null;
+    // The runtime never looks at payload or handle types: it hands on what the handler is given.
+    const untyped = options as unknown as WorkerOptions<never>;
     try {
-      const config = resolveConfig(options as WorkerOptions<never>, env, readHints(env));
-      runtime = new WorkerRuntime(options as WorkerOptions<never>, config, this.#events, () => this.#logger);
+      const config = resolveConfig(untyped, env, readHints(env));
+      runtime = new WorkerRuntime(untyped, config, this.#events, () => this.#logger);
     } catch (thrown) {
       configError = coerceError(thrown);
     }
@@ -148,7 +151,7 @@ export class Worker<Payload = unknown> {
 }
 
 /** Create a worker; see {@link WorkerOptions}. */
-export function createWorker<Payload = unknown>(options: WorkerOptions<Payload>): Worker<Payload> {
+export function createWorker<Payload = unknown, R extends ResourcesInput = ResourcesInput>(options: WorkerOptions<Payload, R>): Worker<Payload, R> {
   return new Worker(options);
 }
 

@@ -1,6 +1,6 @@
 import type { Handler } from "../handler.js";
 import type { Logger, LogLevel } from "../logger.js";
-import type { Resource } from "../resources/resources.js";
+import type { ResourceHandles, ResourcesInput } from "../resources/resources.js";
 import type { Source } from "../source/source.js";
 
 export interface HttpOptions {
@@ -28,10 +28,10 @@ export interface KubernetesOptions {
 }
 
 /** Everything is optional; `resolveConfig` fills defaults from the environment and one table. */
-export interface WorkerOptions<Payload = unknown> {
+export interface WorkerOptions<Payload = unknown, R extends ResourcesInput = ResourcesInput> {
   /** Where jobs come from. @defaultValue a new in-memory source */
   readonly source?: Source;
-  readonly handler: Handler<Payload>;
+  readonly handler: Handler<Payload, ResourceHandles<R>>;
   /** Jobs run at once. @defaultValue `QUIESCE_CONCURRENCY` or 1 */
   readonly concurrency?: number;
   /** Probe/admin/metrics server; `false` disables it. @defaultValue enabled on 0.0.0.0:9464 */
@@ -59,8 +59,18 @@ export interface WorkerOptions<Payload = unknown> {
    * `false` never exits (embedded use). `start()` never exits. @defaultValue true
    */
   readonly exit?: boolean | ((code: number) => void);
-  /** Closed after the source, in reverse order of this list. */
-  readonly resources?: readonly Resource[];
+  /**
+   * Database pools and clients: started before the source connects, closed after it in reverse
+   * order. As an object, each is `ctx.resources.<key>` in handlers (typed); as an array, keyed by name.
+   */
+  readonly resources?: R;
+  /**
+   * The fleet's connection budget: each worker's pools together open at most
+   * ⌊maxConnections ÷ maxReplicas⌋ connections, so a fleet scaled to `maxReplicas` (the scaler's
+   * `maxReplicaCount`) stays within the server's `max_connections`; `false` turns it off.
+   * @defaultValue `QUIESCE_DB_MAX_CONNECTIONS` and `QUIESCE_MAX_REPLICAS`, else none
+   */
+  readonly connectionBudget?: { readonly maxConnections: number; readonly maxReplicas: number } | false;
   /** Pod reporter and deadline discovery; `false` disables. @defaultValue on when `POD_NAME`/`POD_NAMESPACE` or a pod is detected */
   readonly kubernetes?: KubernetesOptions | false;
   /** @defaultValue a JSON-lines stderr logger at `QUIESCE_LOG_LEVEL` (info) for `run()`; silent for `start()` */
@@ -81,6 +91,8 @@ export interface ResolvedConfig {
   readonly sourceFailureMs: number;
   readonly logLevel: LogLevel;
   readonly kubernetes: ResolvedKubernetes | false;
+  /** Connections one worker may hold in all, from the fleet budget; null when no budget is set. */
+  readonly connectionBudget: { readonly maxConnections: number; readonly maxReplicas: number; readonly perWorker: number } | null;
 }
 
 export interface ResolvedKubernetes {

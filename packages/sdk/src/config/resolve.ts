@@ -91,7 +91,32 @@ export function resolveConfig(options: WorkerOptions<never>, env: Env, hints: En
     sourceFailureMs: pick("sourceFailureMs", "QUIESCE_SOURCE_FAILURE_MS", positiveInt) ?? defaults.sourceFailureMs,
     logLevel,
     kubernetes: resolveKubernetes(options, env, hints),
+    connectionBudget: resolveConnectionBudget(options, env),
   };
+}
+
+/** Both numbers or neither: a connection count without the replica count it is shared by cannot be split. */
+function resolveConnectionBudget(options: WorkerOptions<never>, env: Env): ResolvedConfig["connectionBudget"] {
+  const given = options.connectionBudget;
+  if (given === false) return null;
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    throw new ConfigError(`connectionBudget must be false or { maxConnections, maxReplicas }, got ${String(given)}`);
+  }
+  const maxConnections = codeOrEnv("connectionBudget.maxConnections", given?.maxConnections, env, "QUIESCE_DB_MAX_CONNECTIONS", positiveInt);
+  const maxReplicas = codeOrEnv("connectionBudget.maxReplicas", given?.maxReplicas, env, "QUIESCE_MAX_REPLICAS", positiveInt);
+  if (maxConnections === undefined) return null;
+  if (maxReplicas === undefined) {
+    throw new ConfigError(
+      `QUIESCE_MAX_REPLICAS (the scaler's maxReplicaCount) must be set with QUIESCE_DB_MAX_CONNECTIONS, as a positive integer, got nothing (QUIESCE_DB_MAX_CONNECTIONS is ${maxConnections})`,
+    );
+  }
+  const perWorker = Math.floor(maxConnections / maxReplicas);
+  if (perWorker < 1) {
+    throw new ConfigError(
+      `QUIESCE_DB_MAX_CONNECTIONS must be at least QUIESCE_MAX_REPLICAS (one connection per worker at full scale), got ${maxConnections} for ${maxReplicas} replicas`,
+    );
+  }
+  return { maxConnections, maxReplicas, perWorker };
 }
 
 function resolveHttp(options: WorkerOptions<never>, env: Env): ResolvedConfig["http"] {

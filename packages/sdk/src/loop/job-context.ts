@@ -1,5 +1,6 @@
 import type { JobContext } from "../handler.js";
 import type { Logger } from "../logger.js";
+import type { ResourceJob } from "../resources/resources.js";
 
 /**
  * The context object itself: one per job on the hot path, so the data fields are own properties
@@ -13,6 +14,7 @@ export class HandlerContext<J extends ContextJob> implements JobContext {
   readonly #job: J;
   readonly #host: ContextHost<J>;
   #log: Logger | undefined;
+  #resources: Readonly<Record<string, unknown>> | undefined;
 
   constructor(job: J, host: ContextHost<J>) {
     this.#job = job;
@@ -34,6 +36,15 @@ export class HandlerContext<J extends ContextJob> implements JobContext {
     return (this.#log ??= this.#host.logger().child({ jobId: this.id }));
   }
 
+  get resources(): Readonly<Record<string, unknown>> {
+    return (this.#resources ??= this.#host.resources(this));
+  }
+
+  /** For resources: told when `signal` aborts, without making the signal. */
+  onAbort(listener: (reason: Error) => void): () => void {
+    return this.#job.onStop(listener);
+  }
+
   extendLease(ms: number): Promise<void> {
     return this.#host.extend(this.#job, ms);
   }
@@ -44,6 +55,7 @@ export interface ContextJob {
   readonly delivery: { readonly id: string; readonly payload: unknown; readonly attempt: number };
   readonly abort: AbortController;
   drainingSignal(worker: AbortSignal): AbortSignal;
+  onStop(listener: (reason: Error) => void): () => void;
 }
 
 /** One per worker, shared by every context: no per-job closures. */
@@ -51,4 +63,6 @@ export interface ContextHost<J> {
   readonly draining: AbortSignal;
   logger(): Logger;
   extend(job: J, ms: number): Promise<void>;
+  /** `ctx.resources` for one job, made when its handler first reads it. */
+  resources(ctx: JobContext & ResourceJob): Readonly<Record<string, unknown>>;
 }

@@ -3,6 +3,7 @@ import type { ReleaseReason, WorkerEvents } from "../events.js";
 import type { Handler, JobContext } from "../handler.js";
 import type { LeaseKeeper } from "../lease/lease-keeper.js";
 import type { Logger } from "../logger.js";
+import type { ResourceJob } from "../resources/resources.js";
 import type { Delivery } from "../source/source.js";
 import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
@@ -19,6 +20,8 @@ export interface JobRunnerContext {
   readonly counters: Counters;
   readonly leases: () => LeaseKeeper<Job>;
   emit<K extends keyof WorkerEvents>(name: K, payload: WorkerEvents[K]): void;
+  /** `ctx.resources` for one job. */
+  resources?(ctx: JobContext & ResourceJob): Readonly<Record<string, unknown>>;
   /** A job started (the worker becomes busy). */
   started(): void;
   /** A job left the in-flight set (the worker may become idle, a slot is free). */
@@ -39,6 +42,7 @@ export class JobRunner {
       draining: ctx.draining,
       logger: () => ctx.logger,
       extend: (job, ms) => ctx.leases().extend(job, ms),
+      resources: (jobCtx) => ctx.resources?.(jobCtx) ?? {},
     };
   }
 
@@ -61,7 +65,7 @@ export class JobRunner {
   /** The deadline path: abort the handler's signal, then release. Idempotent per job. */
   async forceRelease(job: Job): Promise<void> {
     if (!job.claim("released")) return;
-    job.abort.abort(new DrainDeadlineError(`drain deadline reached: delivery ${job.delivery.id} released`));
+    job.stop(new DrainDeadlineError(`drain deadline reached: delivery ${job.delivery.id} released`));
     await this.#settle(job, "released", () => job.delivery.release(), "deadline");
     // The handler may still be running; the delivery is no longer ours either way.
     this.#remove(job);
@@ -70,7 +74,7 @@ export class JobRunner {
   /** The lease is gone: stop the handler and never ack (another worker may hold the message now). */
   leaseLost(job: Job, error: LeaseLostError): void {
     if (!job.claim("lost")) return;
-    job.abort.abort(error);
+    job.stop(error);
     this.#ctx.counters.leaseLost++;
     if (job.started) this.#ctx.counters.interrupted++;
     this.#ctx.logger.warn({ jobId: job.delivery.id, err: error }, "lease lost: job aborted");

@@ -8,6 +8,7 @@ import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import { noopLogger, type Logger } from "../logger.js";
 import type { QueueDepth } from "../source/source.js";
 import { DurationWindow } from "./duration-window.js";
+import { registerPoolMetrics, type ObservedPool } from "./pool-metrics.js";
 import {
   jobDurationBuckets,
   jobOutcomes,
@@ -43,6 +44,8 @@ export interface MetricsOptions {
   /** Register prom-client's default process metrics. @defaultValue true */
   readonly defaultMetrics?: boolean;
   readonly logger?: Logger;
+  /** The worker's resources: pools among them get `quiesce_pool_connections` and `quiesce_pool_wait_seconds`. */
+  readonly pools?: readonly ObservedPool[];
 }
 
 export interface WorkerMetrics {
@@ -50,6 +53,8 @@ export interface WorkerMetrics {
   readonly registry: Registry;
   /** Recent job durations (completed and failed), shared with the Kubernetes reporter. */
   readonly durations: DurationWindow;
+  /** The recorder a pool calls with each checkout's wait, in seconds. */
+  poolWait(pool: string): (seconds: number) => void;
   /** The Prometheus text exposition and its content type, for `GET /metrics`. */
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Unsubscribe from the worker's events and clear the registry. Idempotent. */
@@ -200,10 +205,13 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     },
   });
 
+  const poolWait = registerPoolMetrics(registry, options.pools ?? []);
+
   let disposed = false;
   return {
     registry,
     durations,
+    poolWait,
     async metrics() {
       syncCounters();
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -29,6 +29,13 @@ export const jobDurationBuckets: readonly number[] = [
   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800,
 ];
 
+/** The `state` label of `quiesce_pool_connections`. */
+export const poolConnectionStates = ["idle", "busy", "waiting"] as const;
+export type PoolConnectionState = (typeof poolConnectionStates)[number];
+
+/** Time to get a connection from a pool, in seconds: 1 ms (a free one) up to 30 s (a starved pool). */
+export const poolWaitBuckets: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 interface MetricDef<L extends string> {
   readonly name: string;
   readonly help: string;
@@ -66,4 +73,10 @@ export const metricDefs = {
     "Suggested terminationGracePeriodSeconds: p99 of recent job durations plus the safety margin, whole seconds.",
   ),
   podWrites: def("pod_writes_total", "Pod annotation patches by the Kubernetes reporter, by outcome.", ["outcome"]),
+  poolConnections: def(
+    "pool_connections",
+    "Connections of each resource pool: idle and busy are open, waiting counts callers queued for one; read at scrape time.",
+    ["pool", "state"],
+  ),
+  poolWait: def("pool_wait_seconds", "Time a job waited to get a connection from the pool.", ["pool"]),
 } as const;

@@ -283,7 +283,8 @@ describe("fairness", () => {
     // Without a macrotask turn in the loop the interval never fires until the queue is empty.
     expect(ticksWhenHalfDone).toBeGreaterThan(0);
     await worker.drain();
-  });
+    // Bounded by the 20 s wait above, not vitest's default 5 s, which a loaded machine overruns.
+  }, 30_000);
 });
 
 describe("long-running workers", () => {
@@ -309,5 +310,7 @@ describe("long-running workers", () => {
     // The leak grew ~90 MB over 300k jobs; a flat heap moves by a few MB at most.
     expect(grown).toBeLessThan(20 * 1024 * 1024);
     await worker.drain();
-  });
+    // 350k jobs take 3-4 s on a quiet 2-core machine and over 5 s (vitest's default) when other
+    // suites share it; the batches carry their own 30 s bounds.
+  }, 60_000);
 });

@@ -1,0 +1,89 @@
+import { Gauge, type Metric, type Registry } from "prom-client";
+import type { PoolConnections } from "../resources/resources.js";
+import { metricDefs, poolConnectionStates, poolWaitBuckets } from "./names.js";
+
+/** A pool the metrics read: its `pool` label and, when it has them, its connection counts. */
+export interface ObservedPool {
+  readonly name: string;
+  connections?(): PoolConnections;
+}
+
+/**
+ * `quiesce_pool_connections{pool,state}` read from each pool at scrape time, and
+ * `quiesce_pool_wait_seconds{pool}` counted by the pools as they hand out connections. Pools are
+ * known at construction, so every series exists (at 0) from the first scrape.
+ */
+export function registerPoolMetrics(registry: Registry, pools: readonly ObservedPool[]): (pool: string) => (seconds: number) => void {
+  const counted = pools.filter((pool) => typeof pool.connections === "function");
+  new Gauge({
+    ...metricDefs.poolConnections,
+    labelNames: [...metricDefs.poolConnections.labelNames],
+    registers: [registry],
+    collect() {
+      for (const pool of counted) {
+        const now = pool.connections?.();
+        if (!now) continue;
+        for (const state of poolConnectionStates) this.labels(pool.name, state).set(now[state]);
+      }
+    },
+  });
+  const waits = new Map(counted.map((pool) => [pool.name, new WaitCounts()]));
+  registry.registerMetric(waitHistogram(waits) as unknown as Metric);
+  return (pool) => {
+    const counts = waits.get(pool) ?? new WaitCounts();
+    return (seconds) => counts.observe(seconds);
+  };
+}
+
+/**
+ * One pool's wait histogram, counted in place: a checkout happens once per query, and
+ * prom-client's `Histogram.observe` (label validation and hashing on each call) costs a few
+ * microseconds, a visible share of a one-INSERT job. The counts become the exposition at scrape.
+ */
+class WaitCounts {
+  /** Per bucket of {@link poolWaitBuckets}, not cumulative; the last slot is +Inf. */
+  readonly buckets = new Float64Array(poolWaitBuckets.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) return;
+    let i = 0;
+    while (i < poolWaitBuckets.length && seconds > (poolWaitBuckets[i] as number)) i++;
+    this.buckets[i] = (this.buckets[i] as number) + 1;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+/** A registry entry in the shape prom-client's own histograms give it (`_bucket` cumulative with `le`, `_sum`, `_count`). */
+function waitHistogram(waits: ReadonlyMap<string, WaitCounts>) {
+  const { name, help } = metricDefs.poolWait;
+  const bounds = [...poolWaitBuckets.map(String), "+Inf"];
+  return {
+    name,
+    help,
+    type: "histogram",
+    aggregator: "sum",
+    get() {
+      const values: Array<{ labels: Record<string, string>; value: number; metricName: string }> = [];
+      for (const [pool, counts] of waits) {
+        let cumulative = 0;
+        bounds.forEach((le, i) => {
+          cumulative += counts.buckets[i] as number;
+          values.push({ labels: { le, pool }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { pool }, value: counts.sum, metricName: `${name}_sum` });
+        values.push({ labels: { pool }, value: counts.count, metricName: `${name}_count` });
+      }
+      return { name, help, type: "histogram", values, aggregator: "sum" };
+    },
+    reset() {
+      for (const counts of waits.values()) {
+        counts.buckets.fill(0);
+        counts.sum = 0;
+        counts.count = 0;
+      }
+    },
+  };
+}
