@@ -61,7 +61,7 @@ export function desiredAnnotations(phase: ReportedPhase, cost: number, switches:
       return {
         [STATE]: "idle",
         // Absent means 0: removing it keeps the pod object as small as it started.
-        [DELETION_COST]: null,
+        [DELETION_COST]: cost === 0 ? null : String(cost),
         ...(switches.safeToEvict ? { [SAFE_TO_EVICT]: null } : {}),
         ...(switches.doNotDisrupt ? { [DO_NOT_DISRUPT]: null } : {}),
       };

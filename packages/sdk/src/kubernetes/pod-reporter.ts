@@ -56,7 +56,7 @@ export class PodReporter {
   #known: Record<string, string> | undefined;
   #desired: AnnotationPatch | undefined;
   #urgent = false;
-  #inFlight: { promise: Promise<void>; controller: AbortController } | undefined;
+  #inFlight: { promise: Promise<void>; controller: AbortController; patch: AnnotationPatch } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   /** Earliest start of the next write (interval, Retry-After or backoff). */
@@ -80,6 +80,13 @@ export class PodReporter {
 
   writes(): { ok: number; failed: number } {
     return { ok: this.#ok, failed: this.#failed };
+  }
+
+  /** Whether the pod carries `value` under `key`, or a write in flight is putting it there. */
+  shows(key: string, value: string): boolean {
+    const sending = this.#inFlight?.patch;
+    if (sending !== undefined && Object.hasOwn(sending, key)) return sending[key] === value;
+    return this.#known?.[key] === value;
   }
 
   /**
@@ -153,7 +160,7 @@ export class PodReporter {
       this.#inFlight = undefined;
       this.#schedule();
     });
-    this.#inFlight = { promise, controller };
+    this.#inFlight = { promise, controller, patch };
   }
 
   async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#t.requestTimeoutMs): Promise<void> {
