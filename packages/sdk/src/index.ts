@@ -3,7 +3,9 @@
  * Named exports only: this list is the public surface.
  */
 export { createWorker, Worker } from "./worker.js";
-export type { WorkerOptions, Handler, HttpOptions, KubernetesOptions, ResolvedConfig } from "./config/options.js";
+export type { WorkerOptions, Handler, HttpOptions, KubernetesOptions, PodReportTuning, ResolvedConfig } from "./config/options.js";
+export type { PodApi, PodSnapshot } from "./kubernetes/pod-api.js";
+export type { AnnotationPatch } from "./kubernetes/annotations.js";
 export { resolveConfig } from "./config/resolve.js";
 export type { JobContext } from "./loop/job-context.js";
 export type { WorkerEvents, ReleaseReason } from "./events.js";
