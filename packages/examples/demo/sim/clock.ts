@@ -39,6 +39,7 @@ export function installVirtualClock(startMs = EPOCH_MS): VirtualClock {
     now: startMs,
     toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "setInterval", "clearInterval", "Date", "performance"],
     loopLimit: 10_000_000,
+    shouldClearNativeTimers: true,
   });
   let installed = true;
 

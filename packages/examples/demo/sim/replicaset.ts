@@ -1,5 +1,6 @@
 import type { SimPod } from "./pod.js";
 import type { PodStore } from "./pod-store.js";
+import { STATE } from "./annotation-keys.js";
 import { deletionCost, deletionOrder } from "./ranking.js";
 
 /** One pod the ReplicaSet chose to delete, and what was true of the fleet at that moment. */
@@ -11,6 +12,11 @@ export interface Victim {
   readonly busy: boolean;
   /** It was busy while a ready pod that survived the scale-down had nothing to do. */
   readonly idlePeer: boolean;
+  /**
+   * That mistake came from the informer's lag alone: the API server already said this pod was
+   * busy, or an idle survivor was idle, when the controller's cache still said otherwise.
+   */
+  readonly hiddenByLag: boolean;
 }
 
 export interface ScaleDown {
@@ -18,6 +24,8 @@ export interface ScaleDown {
   readonly from: number;
   readonly to: number;
   readonly victims: readonly Victim[];
+  /** The pods that stayed, as the controller saw them (idlePeer is always false here). */
+  readonly survivors: readonly Victim[];
   /** When the last victim's process was gone. */
   doneAt?: number;
 }
@@ -66,12 +74,17 @@ export class ReplicaSet {
     const order = deletionOrder(active.map((pod) => ({ pod, name: pod.name, ready: pod.ready(), createdAt: pod.createdAt, annotations: store.seen(pod.name, informerLagMs) })));
     const chosen = order.slice(0, active.length - to);
     const survivors = order.slice(active.length - to);
-    const idleSurvivor = survivors.some((s) => s.pod.ready() && s.pod.inFlight() === 0);
+    const idleSurvivors = survivors.filter((s) => s.pod.ready() && s.pod.inFlight() === 0);
+    const said = (name: string, lag: number): string | undefined => store.seen(name, lag)[STATE];
+    const staleIdle = idleSurvivors.some((s) => said(s.name, informerLagMs) === "busy" && said(s.name, 0) !== "busy");
     const victims = chosen.map((c) => {
       const busy = c.pod.inFlight() > 0;
-      return { pod: c.name, seenCost: deletionCost(c), busy, idlePeer: busy && idleSurvivor };
+      const idlePeer = busy && idleSurvivors.length > 0;
+      const staleBusy = said(c.name, informerLagMs) !== "busy" && said(c.name, 0) === "busy";
+      return { pod: c.name, seenCost: deletionCost(c), busy, idlePeer, hiddenByLag: idlePeer && (staleBusy || staleIdle) };
     });
-    const event: ScaleDown = { at: Date.now(), from: active.length, to, victims };
+    const kept = survivors.map((c) => ({ pod: c.name, seenCost: deletionCost(c), busy: c.pod.inFlight() > 0, idlePeer: false, hiddenByLag: false }));
+    const event: ScaleDown = { at: Date.now(), from: active.length, to, victims, survivors: kept };
     this.scaleDowns.push(event);
     for (const c of chosen) this.#delete(c.pod);
     void Promise.all(chosen.map((c) => c.pod.exited)).then(() => (event.doneAt = Date.now()));

@@ -1,5 +1,6 @@
 import { createMemorySource, createWorker } from "@quiesce/sdk";
 import { installVirtualClock } from "./clock.js";
+import { seeded } from "./random.js";
 import { World, type WorldOptions, type WorldResult } from "./world.js";
 
 export interface RunWorldsOptions {
@@ -17,6 +18,9 @@ export interface RunWorldsOptions {
 export async function runWorlds(options: readonly WorldOptions[], run: RunWorldsOptions = {}): Promise<WorldResult[]> {
   await warmUp();
   const clock = installVirtualClock();
+  // The reporter's write jitter draws from Math.random: seeded too, the same story repeats exactly.
+  const random = Math.random;
+  Math.random = seeded(options.reduce((h, o) => h * 31 + o.scenario.seed, 17) >>> 0).fork("jitter").next;
   try {
     const worlds = options.map((o) => new World(o));
     await Promise.all(worlds.map((w) => w.start()));
@@ -29,6 +33,7 @@ export async function runWorlds(options: readonly WorldOptions[], run: RunWorlds
     });
     return worlds.map((w) => w.result());
   } finally {
+    Math.random = random;
     clock.uninstall();
   }
 }

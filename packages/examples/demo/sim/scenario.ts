@@ -16,8 +16,14 @@ export interface Scenario {
   /** How long each level holds, drawn per level, in ms. */
   readonly holdMs: readonly [min: number, max: number];
   readonly mix: readonly JobClass[];
-  /** Offered load as a share of what the current replicas can do (jobs arrive as a Poisson stream). */
+  /** Offered load as a share of what the replicas can do (jobs arrive as a Poisson stream). */
   readonly utilization: number;
+  /**
+   * How long the scaler takes to follow the load, in ms: the load moves to each level this long
+   * before the replica count does, as an HPA or KEDA scales on what it measured (a queue length,
+   * jobs in flight) after its sync period and stabilization window.
+   */
+  readonly reactionMs: number;
   readonly graceSeconds: number;
   /** Container start to worker start, in ms. */
   readonly startDelayMs: number;
@@ -36,6 +42,7 @@ export const defaultScenario: Scenario = {
     { share: 0.15, minMs: 5000, maxMs: 20_000 },
   ],
   utilization: 0.5,
+  reactionMs: 15_000,
   graceSeconds: 10,
   startDelayMs: 1000,
   leaseMs: 30_000,
@@ -70,7 +77,7 @@ export function plan(scenario: Scenario, random: Random): Plan {
   const jobs: JobSpec[] = [];
   let t = 0;
   for (;;) {
-    const level = [...steps].reverse().find((s) => s.atMs <= t)!.replicas;
+    const level = [...steps].reverse().find((s) => s.atMs <= t + scenario.reactionMs)!.replicas;
     t += arrivals.exponential(meanMs / (scenario.utilization * level));
     if (t >= endMs) break;
     jobs.push({ id: jobs.length + 1, ms: Math.round(jobLength(scenario.mix, lengths)), enqueuedAt: Math.round(t) });

@@ -2,7 +2,7 @@ import { createMemorySource, type MemorySource } from "@quiesce/sdk";
 import { Ledger, type JobTotals, type Run } from "./ledger.js";
 import type { PodMarks, SimPod } from "./pod.js";
 import { PlainPod } from "./plain-pod.js";
-import { PodStore } from "./pod-store.js";
+import { PodStore, type PodWrite } from "./pod-store.js";
 import { QuiescePod, type Reporting } from "./quiesce-pod.js";
 import { seeded } from "./random.js";
 import { ReplicaSet, type ScaleDown } from "./replicaset.js";
@@ -26,7 +26,8 @@ export interface PodTimeline {
   readonly name: string;
   readonly createdAt: number;
   readonly marks: PodMarks;
-  readonly writes: number;
+  /** Every PATCH of its annotations, as the API server applied it. */
+  readonly writes: readonly PodWrite[];
 }
 
 export interface WorldResult {
@@ -38,6 +39,8 @@ export interface WorldResult {
   readonly deletions: number;
   readonly busyDeleted: number;
   readonly busyDeletedWithIdlePeer: number;
+  /** Of those, the ones a controller without informer lag would have avoided. */
+  readonly hiddenByLag: number;
   /** From each scale-down's decision until its last victim was gone, in ms. */
   readonly scaleDownMs: { readonly mean: number; readonly max: number };
   readonly podWrites: number;
@@ -114,6 +117,11 @@ export class World {
     setTimeout(check, last);
   }
 
+  /** Virtual epoch ms the run began. */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
   get done(): boolean {
     return this.#result !== undefined;
   }
@@ -139,8 +147,8 @@ export class World {
     const scaleDowns = this.#rs.scaleDowns;
     const victims = scaleDowns.flatMap((s) => s.victims);
     const durations = scaleDowns.map((s) => (s.doneAt ?? endedAt) - s.at);
-    const pods = this.#rs.pods.map((p) => ({ name: p.name, createdAt: p.createdAt, marks: { ...p.marks }, writes: this.#store.writes(p.name).length }));
-    const podWrites = pods.reduce((sum, p) => sum + p.writes, 0);
+    const pods = this.#rs.pods.map((p) => ({ name: p.name, createdAt: p.createdAt, marks: { ...p.marks }, writes: [...this.#store.writes(p.name)] }));
+    const podWrites = pods.reduce((sum, p) => sum + p.writes.length, 0);
     const podHours = pods.reduce((sum, p) => sum + ((p.marks.exitAt ?? endedAt) - p.createdAt), 0) / 3_600_000;
     this.#result = {
       kind: this.options.kind,
@@ -151,6 +159,7 @@ export class World {
       deletions: victims.length,
       busyDeleted: victims.filter((v) => v.busy).length,
       busyDeletedWithIdlePeer: victims.filter((v) => v.idlePeer).length,
+      hiddenByLag: victims.filter((v) => v.hiddenByLag).length,
       scaleDownMs: {
         mean: durations.length === 0 ? 0 : durations.reduce((a, b) => a + b, 0) / durations.length,
         max: Math.max(0, ...durations),

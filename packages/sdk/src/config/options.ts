@@ -25,7 +25,7 @@ export interface KubernetesOptions {
   readonly safeToEvict?: boolean;
   /** Write `karpenter.sh/do-not-disrupt: "true"` while busy. @defaultValue true */
   readonly doNotDisrupt?: boolean;
-  /** Report busy once the worker has been busy this long, in ms. @defaultValue `QUIESCE_BUSY_AFTER_MS` or 2000 */
+  /** Report busy once the worker has been busy this long, in ms (0: with the first job). @defaultValue `QUIESCE_BUSY_AFTER_MS` or 0 */
   readonly busyAfterMs?: number;
   /** Path of a kubeconfig to use instead of the in-cluster config. @defaultValue `KUBECONFIG` outside a pod */
   readonly kubeconfig?: string;
@@ -40,7 +40,7 @@ export interface KubernetesOptions {
 }
 
 export interface PodReportTuning {
-  /** Idle this long ends a busy spell, in ms. @defaultValue 400 */
+  /** Idle this long ends a busy spell, in ms. @defaultValue 200 */
   readonly quietMs?: number;
   /** No two writes start closer than this, in ms. @defaultValue 1000 */
   readonly minIntervalMs?: number;
@@ -48,9 +48,9 @@ export interface PodReportTuning {
   readonly jitterMs?: number;
   /** The deletion cost an idle pod carries (0: the annotation is removed). @defaultValue 0 */
   readonly idleCost?: number;
-  /** A busy mark not yet written is dropped when the job ends, with no quiet spell. @defaultValue true */
+  /** A busy mark not yet written is dropped when the job ends, with no quiet spell. @defaultValue false */
   readonly withdrawUnshown?: boolean;
-  /** The idle mark goes out without waiting for the write spacing (still one write per transition). @defaultValue false */
+  /** The idle mark goes out without waiting for the write spacing, and starts none (still one write per transition). @defaultValue true */
   readonly idleSkipsInterval?: boolean;
 }
 

@@ -27,7 +27,7 @@ export const defaults = {
   emptyGraceMs: 1000,
   graceSeconds: 30,
   sourceFailureMs: 30_000,
-  busyAfterMs: 2000,
+  busyAfterMs: 0,
   logLevel: "info" as LogLevel,
 } as const;
 

@@ -103,7 +103,9 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#log = ctx.logger.child({ pod: `${config.namespace}/${config.podName}` });
     const levers = config.tuning ?? {};
     this.#idleCost = levers.idleCost ?? 0;
-    this.#idleSkipsInterval = levers.idleSkipsInterval ?? false;
+    // The idle mark is the one a scale-down needs most: a pod that still says busy is kept while a
+    // busy one that does not say so yet is deleted. Busy marks alone keep the spacing.
+    this.#idleSkipsInterval = levers.idleSkipsInterval ?? true;
     this.#reporterTuning = {
       ...(levers.minIntervalMs === undefined ? {} : { minIntervalMs: levers.minIntervalMs }),
       ...(levers.jitterMs === undefined ? {} : { jitterMs: levers.jitterMs }),

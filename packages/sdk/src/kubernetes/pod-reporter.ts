@@ -153,8 +153,10 @@ export class PodReporter {
     if (now < this.#notBefore || (!this.#urgent && now < this.#intervalUntil)) return this.#schedule();
     const patch = annotationDiff(this.#known, this.#desired);
     if (isEmptyPatch(patch)) return this.#schedule();
-    this.#urgent = false;
-    this.#intervalUntil = now + this.#t.minIntervalMs + this.#t.random() * this.#t.jitterMs;
+    // An urgent write neither waits for the interval nor starts a new one: the next ordinary write
+    // keeps its distance from the last ordinary one, so flapping stays bounded (≤ 2 writes an interval).
+    if (this.#urgent) this.#urgent = false;
+    else this.#intervalUntil = now + this.#t.minIntervalMs + this.#t.random() * this.#t.jitterMs;
     const controller = new AbortController();
     const promise = this.#write(patch, controller.signal).finally(() => {
       this.#inFlight = undefined;
