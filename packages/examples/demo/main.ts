@@ -25,9 +25,10 @@ async function main(args: DemoArgs): Promise<void> {
     const [p, q] = worlds.map((w) => w.snapshot());
     const t = Math.round((Date.now() - (worlds[0]?.startedAt ?? Date.now())) / 1000);
     const show = (name: string, s: NonNullable<typeof p>): string =>
-      `${name}: ${s.replicas} pods, ${s.busy} busy, ${s.draining} draining, ${s.queued} queued, ${s.interrupted} interrupted`;
-    const line = `t=${String(t).padStart(3)} s  ${show("plain", p!)}  |  ${show("quiesce", q!)}`;
-    if (live) process.stdout.write(`\r\x1b[2K${line}`);
+      `${name} ${s.replicas} pods ${s.busy} busy ${s.draining} draining, ${s.queued} queued, ${s.interrupted} interrupted`;
+    const line = `t=${String(t).padStart(3)}s | ${show("plain", p!)} | ${show("quiesce", q!)}`;
+    // One line, rewritten in place: never wider than the terminal, or it would wrap and pile up.
+    if (live) process.stdout.write(`\r\x1b[2K${line.slice(0, Math.max(20, (process.stdout.columns || 120) - 1))}`);
     else if (!args.json) say(line);
   };
   const kinds = ["plain", "quiesce"] as const;
@@ -57,7 +58,9 @@ async function main(args: DemoArgs): Promise<void> {
 }
 
 try {
-  await main(parseDemoArgs(process.argv.slice(2)));
+  // `pnpm demo -- --seed 2` may hand the separator on.
+  const argv = process.argv.slice(2);
+  await main(parseDemoArgs(argv[0] === "--" ? argv.slice(1) : argv));
 } catch (thrown) {
   if (!(thrown instanceof UsageError)) throw thrown;
   process.stderr.write(`${thrown.message}\n`);
