@@ -96,7 +96,8 @@ export class PodReporter {
   set(desired: AnnotationPatch, urgent = false): void {
     if (this.#state !== "on") return;
     this.#desired = desired;
-    if (urgent) this.#urgent = true;
+    // Urgency belongs to the value: a busy mark that replaces a pending urgent idle keeps the spacing.
+    this.#urgent = urgent;
     this.#schedule();
   }
 
