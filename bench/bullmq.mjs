@@ -32,6 +32,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same bullmq and ioredis copies the adapter resolves.
@@ -54,7 +55,6 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
-const fmt = (x, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- a private redis-server -------------------------------------------------------------------
 
@@ -230,12 +230,6 @@ const ORDERS = [
 
 const best = (row, mode) => Math.max(...row.rates[mode]);
 const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function main() {
   const started = performance.now();

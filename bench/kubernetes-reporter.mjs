@@ -4,13 +4,13 @@
  * often it writes the pod (issue 5: "at 1,000 no-op jobs/s (memory source): throughput ratio
  * >= 0.99, writes only on transitions").
  *
- * The API server is a small node:http fake of the two routes the reporter uses (GET and PATCH
- * /api/v1/namespaces/{ns}/pods/{name}; merge patches applied per RFC 7386, any other patch kind
- * answered 415; bearer token checked), run from this same file in a child process on 127.0.0.1
- * (`--fake-api-server`), so that its CPU is not charged to the worker under test, as a real API
- * server's would not be. It records every request with its arrival time and body. The worker gets
- * a kubeconfig for it (plain HTTP: `insecure-skip-tls-verify: true`, a token user) through the
- * `kubernetes` option; the real @kubernetes/client-node (the SDK's copy) talks to it.
+ * The API server is the tests' fake (test/harness/k8s-fake.ts: GET and PATCH
+ * /api/v1/namespaces/{ns}/pods/{name}, patch kinds by content type, bearer token checked, every
+ * request recorded with its arrival time and body), run in a child process on 127.0.0.1 by
+ * bench/lib/kube-api-fake.mjs so that its CPU is not charged to the worker under test, as a real
+ * API server's would not be. The worker gets a kubeconfig for it (plain HTTP:
+ * `insecure-skip-tls-verify: true`, a token user) through the `kubernetes` option; the real
+ * @kubernetes/client-node (the SDK's copy) talks to it.
  *
  * Every worker: memory source, `async () => {}` handler, concurrency 1, HTTP off, its own fresh
  * pod (reporter on) or `kubernetes: false` (off). Scenarios, all in one process and run:
@@ -35,126 +35,17 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { fork } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { startKubeApiFake } from "./lib/kube-api-fake.mjs";
+import { exposeGc, fmt, median, quantile } from "./lib/stats.mjs";
 
 const TOKEN = "bench-token";
 const NAMESPACE = "bench";
-const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)$/;
 
-if (process.argv[2] === "--fake-api-server") {
-  fakeApiServer();
-} else {
-  await main();
-}
-
-// =================================================================================================
-// The fake API server (child process)
-// =================================================================================================
-
-/**
- * GET / PATCH of pods; pods are created by the parent over IPC. Strict where it matters here: the
- * bearer token, the patch content type (merge patch, else 415), merge-patch semantics (null
- * removes), metadata-only patches, resourceVersion bumped on each write, `Status` error bodies.
- */
-function fakeApiServer() {
-  const pods = new Map();
-  const requests = [];
-  let resourceVersion = 1000;
-
-  const statusBody = (code, reason, message) => ({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
-
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const url = (req.url ?? "").split("?")[0];
-      const match = POD_PATH.exec(url);
-      const key = match ? `${decodeURIComponent(match[1])}/${decodeURIComponent(match[2])}` : undefined;
-      const record = { at: Date.now(), method: req.method, pod: key, contentType: req.headers["content-type"], body: parseJson(text) ?? text, status: 0 };
-      requests.push(record);
-      const answer = (code, body) => {
-        record.status = code;
-        res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
-      };
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, statusBody(401, "Unauthorized", "Unauthorized"));
-      const pod = key === undefined ? undefined : pods.get(key);
-      if (!pod) return answer(404, statusBody(404, "NotFound", `pods "${match?.[2] ?? "?"}" not found`));
-      if (req.method === "GET") return answer(200, pod);
-      if (req.method !== "PATCH") return answer(405, statusBody(405, "MethodNotAllowed", `method ${req.method} not allowed`));
-      const kind = (record.contentType ?? "").split(";")[0].trim();
-      if (kind !== "application/merge-patch+json" && kind !== "application/strategic-merge-patch+json") {
-        return answer(415, statusBody(415, "UnsupportedMediaType", `unsupported patch type ${kind || "(none)"}: this fake takes merge patches only`));
-      }
-      const patch = parseJson(text);
-      if (patch === undefined || typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-        return answer(400, statusBody(400, "BadRequest", "the body of the request was not a JSON object"));
-      }
-      if (Object.keys(patch).some((k) => k !== "metadata")) {
-        return answer(422, statusBody(422, "Invalid", "pod updates may not change fields other than metadata"));
-      }
-      const next = mergePatch(structuredClone(pod), patch);
-      if (next.metadata.annotations && Object.keys(next.metadata.annotations).length === 0) delete next.metadata.annotations;
-      next.metadata.resourceVersion = String(++resourceVersion);
-      pods.set(key, next);
-      return answer(200, next);
-    });
-  });
-
-  process.on("message", (msg) => {
-    if (msg.op === "addPod") {
-      pods.set(`${msg.namespace}/${msg.name}`, {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: msg.name, namespace: msg.namespace, uid: `uid-${msg.name}`, resourceVersion: String(++resourceVersion), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
-        spec: { terminationGracePeriodSeconds: 30, containers: [{ name: "worker", image: "worker:bench" }] },
-        status: { phase: "Running" },
-      });
-      process.send({ op: "reply", id: msg.id });
-    } else if (msg.op === "requests") {
-      const key = `${msg.namespace}/${msg.name}`;
-      process.send({ op: "reply", id: msg.id, requests: requests.filter((r) => r.pod === key), pod: pods.get(key) });
-    } else if (msg.op === "close") {
-      server.closeAllConnections();
-      server.close(() => process.exit(0));
-    }
-  });
-  // The parent went away (finished, crashed or killed): so do we.
-  process.on("disconnect", () => process.exit(0));
-  server.listen(0, "127.0.0.1", () => process.send({ op: "listening", port: server.address().port }));
-}
-
-/** RFC 7386: objects merge key by key, null removes, anything else replaces. */
-function mergePatch(target, patch) {
-  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
-  const out = typeof target === "object" && target !== null && !Array.isArray(target) ? target : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key] ?? null, value);
-  }
-  return out;
-}
-
-function parseJson(text) {
-  if (text === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-// =================================================================================================
-// The bench (parent process)
-// =================================================================================================
+await main();
 
 async function main() {
   const log = (line) => process.stderr.write(`[kubernetes-reporter] ${line}\n`);
@@ -207,7 +98,7 @@ async function main() {
 
   // --- fake API server and kubeconfig --------------------------------------------------------------
   const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-k8s-"));
-  const api = await startFakeApi();
+  const api = await startKubeApiFake({ token: TOKEN });
   const cleanup = () => {
     api.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -629,68 +520,6 @@ function produce(source, due, t0) {
   });
 }
 
-/** The fake API server in a child process, and a request/reply channel to it over IPC. */
-function startFakeApi() {
-  const child = fork(fileURLToPath(import.meta.url), ["--fake-api-server"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });
-  const pending = new Map();
-  let seq = 0;
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      for (const { reject: fail } of pending.values()) fail(new Error(`fake API server exited (${code ?? signal})`));
-      reject(new Error(`fake API server exited before listening (${code ?? signal})`));
-    });
-    child.on("message", (msg) => {
-      if (msg.op === "listening") {
-        resolve({
-          port: msg.port,
-          pid: child.pid,
-          call: (request) =>
-            new Promise((res, rej) => {
-              const id = ++seq;
-              pending.set(id, { resolve: res, reject: rej });
-              child.send({ ...request, id });
-            }),
-          close: () =>
-            new Promise((res) => {
-              if (child.exitCode !== null || child.signalCode !== null) return res();
-              child.once("exit", () => res());
-              child.send({ op: "close" });
-            }),
-          kill: () => {
-            if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-          },
-        });
-      } else if (msg.op === "reply") {
-        const waiter = pending.get(msg.id);
-        pending.delete(msg.id);
-        waiter?.resolve(msg);
-      }
-    });
-  });
-}
-
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function fmt(x, digits = 0) {
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function exposeGc() {
-  if (typeof globalThis.gc === "function") return globalThis.gc;
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc");
 }

@@ -24,8 +24,7 @@
  */
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { exposeGc, fmt, median } from "./lib/stats.mjs";
 
 // QUIESCE_BENCH_SDK=/path/to/sdk/dist/index.js compares another build (before/after a change).
 const sdkUrl = process.env.QUIESCE_BENCH_SDK
@@ -134,12 +133,6 @@ async function runBare(concurrency, n, minSeconds = MIN_S) {
 
 const modes = { quiesce: runQuiesce, bare: runBare };
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function roundJobs(x) {
   const clamped = Math.min(MAX_JOBS, Math.max(MIN_JOBS, x));
   const step = 10 ** Math.max(3, Math.floor(Math.log10(clamped)) - 1);
@@ -152,13 +145,6 @@ function heapMb() {
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
-function exposeGc() {
-  if (typeof globalThis.gc === "function") return globalThis.gc;
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc");
-}
-
-const fmt = (x, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 async function main() {
   const started = performance.now();

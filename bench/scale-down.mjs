@@ -103,7 +103,10 @@ async function steadyWritesPerHour(setting) {
           setTimeout(() => {
             writes++;
             const next = { ...pod.annotations };
-            for (const [k, v] of Object.entries(patch)) v === null ? delete next[k] : (next[k] = v);
+            for (const [k, v] of Object.entries(patch)) {
+              if (v === null) delete next[k];
+              else next[k] = v;
+            }
             pod.annotations = next;
             resolve({ ...pod });
           }, 20);

@@ -20,6 +20,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { percentile } from "./lib/stats.mjs";
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 20));
 const WORKER = fileURLToPath(new URL("../packages/examples/dist/memory-worker/worker.js", import.meta.url));
@@ -143,12 +144,6 @@ async function nodeRun() {
   const { code, at } = await withTimeout(track(child), EXIT_TIMEOUT_MS, "node -e 0");
   if (code !== 0) throw new Error(`node -e 0 exited with ${code}`);
   return at - spawnedAt;
-}
-
-/** Nearest-rank percentile. */
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function main() {

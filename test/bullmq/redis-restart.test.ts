@@ -54,7 +54,7 @@ describe("bullmq: Redis restart", () => {
 });
 
 describe("bullmq: Redis unreachable", () => {
-  // DESIGN: exit 1 with a one-line reason when the broker stays unreachable after retries.
+  // Exit 1 with a one-line reason when the broker stays unreachable after retries.
   const giveUpAfter = { QUIESCE_SOURCE_FAILURE_MS: "1500" };
 
   it("Redis never reachable: start-up retries, then exit 1 naming Redis", async () => {

@@ -41,7 +41,7 @@ describe("bullmq: scale-down with real worker processes", () => {
     expect(effects.size).toBe(total);
     expect([...effects.values()].every((count) => count === 1)).toBe(true);
     expect(await s.counts()).toEqual({ wait: 0, prioritized: 0, active: 0, delayed: 0, completed: total, failed: 0 });
-    // Guarantee 4: the drain consumed no attempt, and nothing waited for BullMQ's stalled check.
+    // A drain costs no retry: it consumed no attempt, and nothing waited for BullMQ's stalled check.
     const jobs = await s.completedJobs();
     expect(jobs).toHaveLength(total);
     for (const job of jobs) {

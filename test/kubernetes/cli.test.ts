@@ -72,6 +72,14 @@ describe.concurrent("quiesce drain", () => {
     expect(exit.stderr).toContain("--port (or QUIESCE_HTTP_PORT) must be a port number");
     expect(exit.stderr).toContain("usage: quiesce");
   });
+
+  it("--help: the usage on stdout, every exit code named (2 included), exit 0", async () => {
+    const exit = await quiesce("--help").waitForExit(10_000);
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toMatch(/^usage: quiesce <command>/);
+    expect(exit.stdout).toMatch(/exit 0 when everything finished, 143 when work was handed back, 1 when the worker/);
+    expect(exit.stdout).toMatch(/^exit 2: a bad command line/m);
+  });
 });
 
 describe.concurrent("quiesce status", () => {

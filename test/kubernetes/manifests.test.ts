@@ -1,12 +1,14 @@
 // @servers none
 // Every manifest in packages/examples/kubernetes validated against the published schemas
 // (kubernetes-models, @kubernetes-models/keda), checked for fields the models do not declare
-// (the schema validators accept unknown fields; see model-keys.ts), and checked for what makes
-// the set work together and drain safely.
+// (the schema validators accept unknown fields; see model-keys.ts), validated against the CRDs of
+// the oldest and newest KEDA supported and of the prometheus-operator, unknown fields refused
+// (crd-schema.ts), and checked for what makes the set work together and drain safely.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { defines, releases, schemaErrors } from "./crd-schema.js";
 import { unknownFields } from "./model-keys.js";
 
 const dir = fileURLToPath(new URL("../../packages/examples/kubernetes/", import.meta.url));
@@ -33,6 +35,7 @@ const named = (kind: string, name: string) => of(kind).find((o) => o.metadata?.n
 function modelOf(apiVersion: string, kind: string): string | undefined {
   if (apiVersion.endsWith("keda.sh/v1alpha1")) return `@kubernetes-models/keda/${apiVersion}/${kind}`;
   if (apiVersion === "k8s.practo.dev/v1") return undefined; // no published model: checked by hand below
+  if (apiVersion === "monitoring.coreos.com/v1") return undefined; // checked against its CRD below
   return `kubernetes-models/${apiVersion}/${kind}`;
 }
 
@@ -53,6 +56,33 @@ describe("manifests", () => {
       expect(unknownFields(model, obj)).toEqual([]);
     },
   );
+
+  const kedaReleases = releases().filter((r) => r.startsWith("keda-"));
+  const crdObjects = docs.filter((d) => d.obj.apiVersion.endsWith("keda.sh/v1alpha1") || d.obj.apiVersion === "monitoring.coreos.com/v1");
+  const crdCases = crdObjects.flatMap((d) => releases().filter((r) => defines(r, d.obj)).map((r) => [`${d.file}: ${d.obj.kind}/${d.obj.metadata?.name} on ${r}`, r, d] as const));
+
+  it("the CRD fixtures cover the oldest and newest KEDA, and every KEDA object and PodMonitor has a CRD to meet", () => {
+    expect(kedaReleases).toEqual(["keda-2.14.0", "keda-2.20.2"]);
+    for (const { obj, file } of crdObjects) {
+      const by = releases().filter((r) => defines(r, obj));
+      if (obj.apiVersion === "keda.sh/v1alpha1") expect(by, `${file} ${obj.kind}`).toEqual(kedaReleases);
+      else expect(by, `${file} ${obj.kind}`).toHaveLength(1);
+    }
+    expect(of("PodMonitor")).toHaveLength(1);
+  });
+
+  it.each(crdCases)("%s: accepted by the CRD's schema, unknown fields refused", (_label, release, { obj }) => {
+    expect(schemaErrors(release, obj)).toEqual([]);
+  });
+
+  it("the CRD check can fail: a ScaledJob without onPodConditions status is refused by KEDA 2.14, not by 2.20; a typo is refused by both", () => {
+    const job = structuredClone(named("ScaledJob", "quiesce-one-message")!);
+    delete job.spec.jobTargetRef.podFailurePolicy.rules[0].onPodConditions[0].status;
+    expect(schemaErrors("keda-2.14.0", job)).toEqual(["/spec/jobTargetRef/podFailurePolicy/rules/0/onPodConditions/0: must have required property 'status'"]);
+    expect(schemaErrors("keda-2.20.2", job)).toEqual([]);
+    job.spec.pollingIntervall = 10;
+    expect(schemaErrors("keda-2.20.2", job)).toEqual(["/spec: must NOT have additional properties (pollingIntervall)"]);
+  });
 
   it("WorkerPodAutoScaler: no published model, so the CRD's (k8s.practo.dev/v1) required fields and types are checked by hand", () => {
     const wpas = of("WorkerPodAutoScaler");
@@ -91,7 +121,8 @@ describe("the set works together", () => {
   it("everything lives in the namespace rbac.yaml creates; RBAC grants get and patch on pods, bound to the workers' ServiceAccount", () => {
     const ns = named("Namespace", "quiesce-demo");
     expect(ns).toBeDefined();
-    for (const { obj, file } of docs) if (obj.kind !== "Namespace") expect(obj.metadata.namespace, `${file} ${obj.kind}`).toBe("quiesce-demo");
+    const clusterScoped = ["Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"];
+    for (const { obj, file } of docs) if (!clusterScoped.includes(obj.kind)) expect(obj.metadata.namespace, `${file} ${obj.kind}`).toBe("quiesce-demo");
     const role = named("Role", "quiesce-pod-reporter")!;
     expect(role.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }]);
     const binding = named("RoleBinding", "quiesce-pod-reporter")!;
@@ -128,13 +159,18 @@ describe("the set works together", () => {
 
   it("a KEDA ScaledObject per backend, each with an in-flight-aware prometheus trigger and a slow scale-down", () => {
     const objects = of("ScaledObject");
-    const nativeTriggers = objects.map((o) => (o.spec.triggers as Obj[]).map((t) => t.type).filter((t) => t !== "prometheus")).flat().sort();
-    expect(nativeTriggers).toEqual(["aws-sqs-queue", "rabbitmq", "redis"]);
+    const nativeTriggers = objects.map((o) => (o.spec.triggers as Obj[]).map((t) => t.type).filter((t) => t !== "prometheus")).flat();
+    expect([...new Set(nativeTriggers)].sort()).toEqual(["aws-sqs-queue", "rabbitmq", "redis"]);
     for (const o of objects) {
       expect(named("Deployment", o.spec.scaleTargetRef.name)).toBeDefined();
       const prometheus = (o.spec.triggers as Obj[]).find((t) => t.type === "prometheus");
-      expect(prometheus?.metadata.query).toContain("sum(quiesce_jobs_in_flight");
-      expect(prometheus?.metadata.query).toContain("quiesce_queue_depth");
+      // In flight is per pod (sum); every pod reports the same depth (max); no series while pods
+      // run is an error, never a 0 (the last line answers 0 only at zero replicas).
+      expect(prometheus?.metadata.query).toContain('sum(quiesce_jobs_in_flight{namespace="quiesce-demo", queue="emails"})');
+      expect(prometheus?.metadata.query).toContain("max(quiesce_queue_depth{");
+      expect(prometheus?.metadata.query).not.toMatch(/sum\(quiesce_queue_depth|avg\(quiesce_queue_depth/);
+      expect(prometheus?.metadata.query).toMatch(/\bor \(sum\(kube_deployment_status_replicas\{namespace="quiesce-demo", deployment="quiesce-worker"\}\) == 0\)$/);
+      expect(prometheus?.metadata.ignoreNullValues).toBe("false");
       expect(o.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
       for (const t of o.spec.triggers as Obj[]) {
         if (t.authenticationRef) expect(named("TriggerAuthentication", t.authenticationRef.name), t.authenticationRef.name).toBeDefined();
@@ -151,7 +187,7 @@ describe("the set works together", () => {
     expect(modes.some((e) => e.QUIESCE_MAX_JOBS === "1")).toBe(true);
     expect(modes.some((e) => e.QUIESCE_EXIT_WHEN_EMPTY === "true")).toBe(true);
     for (const j of [...jobs.map((s) => s.spec.jobTargetRef), ...of("Job").map((s) => s.spec)]) {
-      expect(j.podFailurePolicy.rules).toContainEqual({ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget" }] });
+      expect(j.podFailurePolicy.rules).toContainEqual({ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] });
       // podFailurePolicy is only allowed with restartPolicy Never.
       expect(j.template.spec.restartPolicy).toBe("Never");
     }
@@ -167,6 +203,8 @@ describe("the set works together", () => {
     expect(hpa!.apiVersion).toBe("autoscaling/v2");
     expect(named("Deployment", hpa!.spec.scaleTargetRef.name)).toBeDefined();
     expect((hpa!.spec.metrics as Obj[]).map((m) => (m.pods ?? m.external).metric.name)).toEqual(["quiesce_jobs_in_flight", "quiesce_queue_depth"]);
+    // The external depth metric comes through prometheus-adapter: its rule must take the max.
+    expect(readFileSync(`${dir}hpa.yaml`, "utf8")).toContain("metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (queue, kind)'");
     expect(hpa!.spec.behavior.scaleDown).toMatchObject({ stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] });
   });
 

@@ -65,10 +65,12 @@ export class PodDriver {
     this.integration = createPodIntegration(
       config,
       {
-        status: () => this.status(),
+        status: () => {
+          const p99 = options.p99Ms?.();
+          return p99 === undefined ? this.status() : { ...this.status(), recentJobP99Ms: p99 };
+        },
         on: this.events.on.bind(this.events),
         logger: this.logger,
-        recentJobP99Ms: options.p99Ms ?? (() => undefined),
         safetyMarginMs: options.safetyMarginMs ?? 1000,
       },
       { env: {}, ...options.tuning },

@@ -24,10 +24,19 @@ describe("/status and /drain", () => {
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
     const status = (await response.json()) as Record<string, unknown>;
     expect(status).toMatchObject({ state: "busy", inFlight: 1, completed: 0, failed: 0, released: 0, queue: "memory" });
-    expect(typeof status.since).toBe("string");
+    // One time form: ISO 8601 UTC strings, every one.
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    for (const field of ["since", "startedAt", "oldestJobStartedAt"]) expect(status[field], field).toMatch(iso);
+    expect(status.drainDeadline).toBeNull();
+    expect(Date.parse(status.oldestJobStartedAt as string)).toBeGreaterThanOrEqual(Date.parse(status.startedAt as string));
+    expect(Date.parse(status.oldestJobStartedAt as string)).toBeLessThanOrEqual(Date.now());
     // Two signals sent back to back can merge into one delivery: wait for the first to land.
     proc.signal("SIGINT");
     await proc.waitForLine(/"event":"drain-started"/, { stream: "stdout", timeoutMs: 5000 });
+    const draining = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Record<string, unknown>;
+    expect(draining).toMatchObject({ state: "draining", drainReason: "SIGINT" });
+    for (const field of ["since", "startedAt", "oldestJobStartedAt", "drainDeadline"]) expect(draining[field], field).toMatch(iso);
+    expect(Date.parse(draining.drainDeadline as string)).toBeGreaterThan(Date.parse(draining.since as string));
     proc.signal("SIGINT");
     expect((await proc.waitForExit(10_000)).code).toBe(143);
   });

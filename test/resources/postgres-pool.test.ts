@@ -153,7 +153,7 @@ describe("pg.Pool as a worker resource", () => {
     const exit = await proc.waitForExit(15_000);
     const took = performance.now() - sentAt;
 
-    // Exit code per DESIGN: every started job finished (there were none), so 0; the failed close is reported, not fatal.
+    // Exit code: every started job finished (there were none), so 0; the failed close is reported, not fatal.
     expect(exit.code).toBe(0);
     const events = parseEvents(exit.stdout);
     expect(reportOf(events)).toMatchObject({ exitCode: 0, path: "graceful" });

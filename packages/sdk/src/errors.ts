@@ -10,7 +10,8 @@ export type QuiesceErrorCode =
   | "QUIESCE_LEASE_LOST"
   | "QUIESCE_DRAIN_DEADLINE"
   | "QUIESCE_SOURCE"
-  | "QUIESCE_MISSING_DEPENDENCY";
+  | "QUIESCE_MISSING_DEPENDENCY"
+  | "QUIESCE_KUBERNETES_API";
 
 export class QuiesceError extends Error {
   readonly code: QuiesceErrorCode;

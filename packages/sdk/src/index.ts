@@ -3,18 +3,23 @@
  * Named exports only: this list is the public surface.
  */
 export { createWorker, Worker } from "./worker.js";
-export type { WorkerOptions, Handler, HttpOptions, KubernetesOptions, PodReportTuning, ResolvedConfig } from "./config/options.js";
-export type { PodApi, PodSnapshot } from "./kubernetes/pod-api.js";
-export type { AnnotationPatch } from "./kubernetes/annotations.js";
-export { resolveConfig } from "./config/resolve.js";
-export type { JobContext } from "./loop/job-context.js";
+export type { WorkerOptions, HttpOptions, KubernetesOptions, PodReportTuning } from "./config/options.js";
+export type { PodApi, PodSnapshot, AnnotationPatch } from "./config/pod-api.js";
+export type { Handler, JobContext } from "./handler.js";
 export type { WorkerEvents, ReleaseReason } from "./events.js";
 export type { StateChange } from "./lifecycle/lifecycle.js";
 export { WorkerState } from "./lifecycle/states.js";
 export type { WorkerStatus, DrainReport } from "./lifecycle/status.js";
 export type { Source, Delivery, QueueDepth, ReleaseOptions } from "./source/source.js";
 export { createMemorySource } from "./source/memory-source.js";
-export type { MemorySource, MemorySourceOptions } from "./source/memory-source.js";
+export type {
+  AddOptions,
+  CompletedJob,
+  DeadLetter,
+  MemorySnapshot,
+  MemorySource,
+  MemorySourceOptions,
+} from "./source/memory-source.js";
 export type { Resource } from "./resources/resources.js";
 export { poolResource } from "./resources/pool.js";
 export type { EndablePool, PoolResourceOptions } from "./resources/pool.js";

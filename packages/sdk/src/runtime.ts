@@ -1,33 +1,32 @@
 import type { ResolvedConfig, WorkerOptions } from "./config/options.js";
+import { drainCleanupSteps } from "./drain/cleanup.js";
 import { DrainController, type DrainTrigger } from "./drain/drain-controller.js";
 import { EmptyWatcher } from "./drain/exit-when-empty.js";
 import { setMaxListeners } from "node:events";
 import { coerceError } from "./errors.js";
 import type { WorkerEvents } from "./events.js";
 import { AdminServer } from "./http/server.js";
-import { deferred, sleep } from "./internal/timers.js";
+import { withBound } from "./internal/bound.js";
+import { deferred } from "./internal/timers.js";
 import { connectWithRetry } from "./source/connect.js";
 import type { TypedEmitter } from "./internal/typed-emitter.js";
 import type { PodIntegration } from "./kubernetes/index.js";
 import { LeaseKeeper } from "./lease/lease-keeper.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
-import type { DrainReport, WorkerStatus } from "./lifecycle/status.js";
+import type { DrainReport, WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
+import { publicStatus, takeSnapshot } from "./status.js";
 import type { Logger } from "./logger.js";
-import { createCounters } from "./loop/counters.js";
+import { createCounters } from "./lifecycle/counters.js";
 import { InFlight } from "./loop/in-flight.js";
+import type { Job } from "./loop/job.js";
 import { JobRunner } from "./loop/job-runner.js";
 import { runReceiveLoop } from "./loop/receive-loop.js";
 import { createMetrics, type WorkerMetrics } from "./metrics/metrics.js";
-import { closeInReverse } from "./resources/resources.js";
 import { createMemorySource } from "./source/memory-source.js";
 import type { Source } from "./source/source.js";
 
 /** Settles still pending after a forced release get this long before the drain moves on. */
 const forcedSettleBoundMs = 2000;
-/** A pod deletion-timestamp lookup on SIGTERM may take this long; the drain never waits for it. */
-const deletionLookupMs = 3000;
-/** Closing a source whose broker went away can hang; the exit must still happen (guarantee 7). */
-const sourceStopBoundMs = 5000;
 
 /** Wires config, lifecycle, loop, leases, drain, HTTP, metrics and the pod reporter together. */
 export class WorkerRuntime {
@@ -39,15 +38,20 @@ export class WorkerRuntime {
   readonly #lifecycle: Lifecycle;
   readonly #inFlight = new InFlight();
   readonly #counters = createCounters();
-  /** Aborted when the drain starts: stops receiving and is every job's ctx.draining. */
-  readonly #draining = new AbortController();
+  /**
+   * Aborted when the drain begins: the receive loop stops and every job's ctx.draining fires.
+   * Whether the worker is draining is read from the lifecycle state or the drain controller;
+   * this is only the signal.
+   */
+  readonly #drainSignal = new AbortController();
   readonly #runner: JobRunner;
-  readonly #leases: LeaseKeeper;
+  readonly #leases: LeaseKeeper<Job>;
   readonly #drain: DrainController;
   readonly #metrics: WorkerMetrics;
   readonly #createdAt = Date.now();
   readonly #stopped = deferred<DrainReport>();
-  #full: Promise<DrainReport> | null = null;
+  /** The drain followed by the final steps (state stopped, HTTP closed): what drain() callers await. */
+  #stopping: Promise<DrainReport> | null = null;
   #starting: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #http: AdminServer | null = null;
@@ -55,7 +59,6 @@ export class WorkerRuntime {
   #pod: PodIntegration | null = null;
   #lifetimeTimer: NodeJS.Timeout | null = null;
   #queueSeenEmpty = false;
-  #drainReason: string | null = null;
 
   constructor(options: WorkerOptions<never>, config: ResolvedConfig, events: TypedEmitter<WorkerEvents>, logger: () => Logger) {
     this.config = config;
@@ -64,7 +67,7 @@ export class WorkerRuntime {
     this.#logger = logger;
     this.#source = options.source ?? createMemorySource();
     // One listener per running job that reads ctx.draining: bounded by concurrency, not a leak.
-    setMaxListeners(0, this.#draining.signal);
+    setMaxListeners(0, this.#drainSignal.signal);
     const emit = events.emit.bind(events);
     this.#lifecycle = new Lifecycle((change) => emit("state:changed", change));
     this.#runner = new JobRunner({
@@ -73,14 +76,14 @@ export class WorkerRuntime {
         return logger();
       },
       leaseMs: this.#source.leaseMs,
-      draining: this.#draining.signal,
+      draining: this.#drainSignal.signal,
       inFlight: this.#inFlight,
       counters: this.#counters,
       leases: () => this.#leases,
       emit,
       started: () => void this.#lifecycle.tryTransition("busy", "job started"),
       finished: () => {
-        if (this.#inFlight.size === 0) this.#lifecycle.tryTransition("idle", "last job settled");
+        if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
       },
     });
     this.#leases = new LeaseKeeper(this.#source.leaseMs, {
@@ -95,19 +98,14 @@ export class WorkerRuntime {
     const depth = this.#source.depth?.bind(this.#source);
     this.#metrics = createMetrics({
       on: events.on.bind(events),
-      status: () => this.status(),
+      status: () => this.#snapshot(),
       queue: this.#source.name,
       safetyMarginMs: config.safetyMarginMs,
       ...(depth ? { depth } : {}),
-      podWrites: () => this.#pod?.podWrites() ?? { ok: 0, failed: 0 },
       get logger() {
         return logger();
       },
     });
-  }
-
-  get draining(): boolean {
-    return this.#drain.started;
   }
 
   start(): Promise<void> {
@@ -117,8 +115,8 @@ export class WorkerRuntime {
 
   drain(trigger: DrainTrigger): Promise<DrainReport> {
     const drained = this.#drain.drain(trigger);
-    this.#full ??= drained.then((report) => this.#finish(report));
-    return this.#full;
+    this.#stopping ??= drained.then((report) => this.#finish(report));
+    return this.#stopping;
   }
 
   /** Second signal: release now instead of waiting for the deadline. */
@@ -137,25 +135,22 @@ export class WorkerRuntime {
   }
 
   status(): WorkerStatus {
-    const c = this.#counters;
-    return {
-      state: this.#lifecycle.state,
+    return publicStatus(this.#snapshot());
+  }
+
+  /** The snapshot observers read: the status and what only they need. */
+  #snapshot(): WorkerSnapshot {
+    return takeSnapshot({
       queue: this.#source.name,
       concurrency: this.config.concurrency,
-      inFlight: this.#inFlight.running,
-      held: this.#inFlight.size,
-      completed: c.completed,
-      failed: c.failed,
-      released: c.released,
-      interrupted: c.interrupted,
-      leaseExtensions: c.leaseExtensions,
-      leaseLost: c.leaseLost,
-      since: new Date(this.#lifecycle.since).toISOString(),
-      startedAt: new Date(this.#createdAt).toISOString(),
-      oldestJobStartedAt: this.#inFlight.oldestStart(),
-      drainReason: this.#drainReason,
-      drainDeadline: this.#drain.deadline,
-    };
+      createdAt: this.#createdAt,
+      lifecycle: this.#lifecycle,
+      inFlight: this.#inFlight,
+      counters: this.#counters,
+      drain: this.#drain,
+      durations: () => this.#metrics.durations,
+      podWrites: () => this.#pod?.podWrites(),
+    });
   }
 
   async #start(): Promise<void> {
@@ -178,9 +173,9 @@ export class WorkerRuntime {
       logger.info({ ...this.#httpAddress }, "http server listening");
     }
     const podStarted = this.#startPod();
-    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#draining.signal, logger))) return;
+    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
     await podStarted;
-    if (this.draining) return;
+    if (this.#drain.started) return;
     this.#leases.start();
     this.#lifecycle.transition("idle", "source connected");
     logger.info({ queue: this.#source.name, concurrency: this.config.concurrency }, "worker started");
@@ -191,7 +186,7 @@ export class WorkerRuntime {
       inFlight: this.#inFlight,
       counters: this.#counters,
       runner: this.#runner,
-      stop: this.#draining.signal,
+      stop: this.#drainSignal.signal,
       logger,
       sourceFailureMs: this.config.sourceFailureMs,
       emptyWatcher: this.config.exitWhenEmpty
@@ -220,12 +215,10 @@ export class WorkerRuntime {
     const k8s = this.config.kubernetes;
     if (!k8s) return;
     const { createPodIntegration } = await import("./kubernetes/index.js");
-    const durations = this.#metrics.durations;
     this.#pod = createPodIntegration(k8s, {
-      status: () => this.status(),
+      status: () => this.#snapshot(),
       on: this.#events.on.bind(this.#events),
       logger: this.#logger().child({ component: "kubernetes" }),
-      recentJobP99Ms: () => (durations.count >= 20 ? durations.quantile(0.99) : undefined),
       safetyMarginMs: this.config.safetyMarginMs,
     });
     await this.#pod.start();
@@ -233,23 +226,18 @@ export class WorkerRuntime {
 
   #drainContext(): ConstructorParameters<typeof DrainController>[0] {
     const logger = this.#logger;
-    const margin = this.config.safetyMarginMs;
     return {
       get logger() {
         return logger();
       },
       exitWhenEmpty: this.config.exitWhenEmpty,
-      initialDeadline: () => Date.now() + (this.#pod?.specGraceMs ?? this.config.graceMs) - margin,
-      refineDeadline: async (signal) => {
-        if (!this.#pod) return undefined;
-        const at = await this.#pod.deletionDeadline(AbortSignal.any([signal, AbortSignal.timeout(deletionLookupMs)]));
-        return at === undefined ? undefined : at - margin;
-      },
+      safetyMarginMs: this.config.safetyMarginMs,
+      graceMs: () => this.#pod?.specGraceMs ?? this.config.graceMs,
+      podDeletionAt: async (signal) => this.#pod?.deletionDeadline(signal),
       begin: (reason, deadline) => {
-        this.#drainReason = reason;
         if (this.#lifetimeTimer) clearTimeout(this.#lifetimeTimer);
         this.#lifecycle.transition("draining", reason);
-        this.#draining.abort();
+        this.#drainSignal.abort();
         this.#events.emit("drain:started", { reason, deadline });
       },
       pauseSource: async () => {
@@ -264,19 +252,8 @@ export class WorkerRuntime {
         const releases = [...this.#inFlight.values()].map((job) => this.#runner.forceRelease(job));
         await withBound(Promise.all(releases).then(() => this.#inFlight.waitForEmpty()), forcedSettleBoundMs);
       },
-      cleanup: async () => {
-        this.#leases.stop();
-        const errors: string[] = [];
-        try {
-          const stopped = await withBound(this.#source.stop().then(() => true), sourceStopBoundMs);
-          if (!stopped) errors.push(`source ${this.#source.name}: stop did not finish within ${sourceStopBoundMs} ms; moving on`);
-        } catch (thrown) {
-          errors.push(`source ${this.#source.name}: ${coerceError(thrown).message}`);
-        }
-        await this.#pod?.stop();
-        errors.push(...(await closeInReverse(this.#options.resources ?? [], this.#logger())));
-        return errors;
-      },
+      cleanupSteps: () =>
+        drainCleanupSteps({ leases: this.#leases, source: this.#source, pod: this.#pod, resources: this.#options.resources ?? [] }),
       totals: () => {
         const { completed, failed, released, interrupted } = this.#counters;
         return { completed, failed, released, interrupted };
@@ -287,7 +264,9 @@ export class WorkerRuntime {
 
   async #finish(report: DrainReport): Promise<DrainReport> {
     this.#lifecycle.transition("stopped", report.reason);
-    this.#logger().info({ ...report }, "drain finished");
+    // The summary a scrape cannot see: the process exits right after this line.
+    const counts = `${report.completed} completed, ${report.failed} failed, ${report.released} released, ${report.interrupted} interrupted`;
+    this.#logger().info({ ...report }, `drain finished (${report.path}, reason ${report.reason}, exit ${report.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s: ${counts}`);
     this.#events.emit("drain:finished", report);
     // Last: a held /drain response is written before the server closes under it.
     await this.#http?.close();
@@ -295,8 +274,4 @@ export class WorkerRuntime {
     this.#stopped.resolve(report);
     return report;
   }
-}
-
-function withBound<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([promise, sleep(ms).then(() => undefined)]);
 }

@@ -23,7 +23,8 @@ export class Worker<Payload = unknown> {
   readonly #configError: Error | null;
   #logger: Logger;
 
-  constructor(options: WorkerOptions<Payload>, env: NodeJS.ProcessEnv = process.env) {
+  constructor(options: WorkerOptions<Payload>) {
+    const env = process.env;
     this.#options = options;
     this.#logger = options.logger ?? noopLogger;
     this.#events = new TypedEmitter<WorkerEvents>(() => this.#logger);
@@ -45,9 +46,11 @@ export class Worker<Payload = unknown> {
   }
 
   /**
-   * Start, handle SIGTERM/SIGINT, and resolve with the report after the drain. When `exit` is
-   * not false (the default) the process then exits with the report's code: 0 clean, 143 work
-   * handed back on a signal, 1 fatal (with one line on stderr saying why).
+   * Start, handle SIGTERM/SIGINT, and end with the drain. By default (`exit: true`) the process
+   * exits with the report's code once the drain is over (0 clean, 143 work handed back on a
+   * signal, 1 fatal with one line on stderr saying why), so code after `await worker.run()` never
+   * runs. With `exit: false` it resolves with the report instead; with a function, that function
+   * gets the code first, then it resolves.
    */
   async run(): Promise<DrainReport> {
     const { exit } = this.#options;
@@ -87,7 +90,8 @@ export class Worker<Payload = unknown> {
       try {
         await runtime.start();
       } catch (thrown) {
-        if (!runtime.draining) void runtime.drain({ reason: "start-failed", fatal: coerceError(thrown) });
+        // drain() joins a drain already under way (one that interrupted the start, say).
+        void runtime.drain({ reason: "start-failed", fatal: coerceError(thrown) });
       }
       const report = await runtime.stopped();
       if (report.exitCode === 1) process.stderr.write(`quiesce: fatal: ${report.error ?? report.reason}\n`);

@@ -41,7 +41,7 @@ export class BullmqDelivery implements Delivery {
     this.id = String(job.id);
     this.payload = job.data;
     // attemptsMade counts finished attempts (completions and failures), never releases: a job
-    // handed back by a drain starts again at the same attempt (guarantee 4).
+    // handed back by a drain starts again at the same attempt: a drain never costs a retry.
     this.attempt = job.attemptsMade + 1;
     if (decodeError) this.decodeError = decodeError;
     this.#job = job;

@@ -3,9 +3,10 @@ import type { Job, Queue } from "bullmq";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
 import { BullmqDelivery, type DeliveryHost } from "./bullmq-delivery.js";
-import { address, openMainConnection, type MainConnection } from "./connection.js";
+import { address, openMainConnection, type MainConnection } from "../redis/connection.js";
 import { Fetcher } from "./fetcher.js";
 import { loadBullmq, loadRedis, type BullmqModule } from "./load.js";
+import { expired, withBound } from "@quiesce/sdk/source-kit";
 import { createManualWorker, type ManualWorker } from "./manual-worker.js";
 import type { ResolvedBullmqOptions } from "./options.js";
 
@@ -271,11 +272,9 @@ async function runCleanups(steps: readonly (() => Promise<unknown>)[]): Promise<
   return errors;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message())), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** Await at most `ms`; past it, reject with `message()`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  const result = await withBound(promise, ms);
+  if (result === expired) throw new Error(message());
+  return result;
 }

@@ -49,10 +49,6 @@ export class Fetcher {
     this.#staleMs = Math.max(1, Math.floor(ctx.leaseMs / 4));
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   async take(max: number, signal: AbortSignal): Promise<Job[]> {
     for (;;) {
       if (this.#closed || signal.aborted) return [];

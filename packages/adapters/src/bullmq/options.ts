@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from "ioredis";
 import { ConfigError } from "@quiesce/sdk";
+import { check, invalid, nonNegativeInt, optional, positiveInt, show as describe } from "@quiesce/sdk/source-kit";
 
 /** Options of {@link createBullmqSource}. Durations are in ms. */
 export interface BullmqSourceOptions {
@@ -52,38 +53,35 @@ const defaults = {
 
 const where = "createBullmqSource";
 
+const queueName = check('a non-empty string without ":" (BullMQ builds keys with it)', (value) =>
+  typeof value === "string" && value.length > 0 && !value.includes(":") ? value : undefined,
+);
+const nonEmpty = check("a non-empty string", (value) => (typeof value === "string" && value.length > 0 ? value : undefined));
+
 /** Validate and fill in defaults. Pure: no connection is made. Each message names the option. */
 export function resolveBullmqOptions(input: BullmqSourceOptions): ResolvedBullmqOptions {
   if (typeof input !== "object" || input === null) {
-    throw new ConfigError(`${where}: options must be an object with at least queue and connection, got ${describe(input)}`);
+    throw invalid(`${where}: options`, "an object with at least queue and connection", input);
   }
-  const queue = input.queue;
-  if (typeof queue !== "string" || queue.length === 0 || queue.includes(":")) {
-    throw new ConfigError(`${where}: queue must be a non-empty string without ":" (BullMQ builds keys with it), got ${describe(queue)}`);
-  }
-  const prefix = input.prefix ?? defaults.prefix;
-  if (typeof prefix !== "string" || prefix.length === 0) {
-    throw new ConfigError(`${where}: prefix must be a non-empty string, got ${describe(prefix)}`);
-  }
+  const queue = queueName(`${where}: queue`, input.queue);
+  const prefix = optional(nonEmpty, `${where}: prefix`, input.prefix, defaults.prefix);
   const { redisOptions, client } = resolveConnection(input.connection);
   return {
     queue,
     redisOptions,
     client,
     prefix,
-    lockDurationMs: integer("lockDurationMs", input.lockDurationMs, defaults.lockDurationMs, 1),
-    stalledIntervalMs: integer("stalledIntervalMs", input.stalledIntervalMs, defaults.stalledIntervalMs, 1),
-    maxStalledCount: integer("maxStalledCount", input.maxStalledCount, defaults.maxStalledCount, 0),
-    pollTimeoutMs: integer("pollTimeoutMs", input.pollTimeoutMs, defaults.pollTimeoutMs, 1),
-    connectTimeoutMs: integer("connectTimeoutMs", input.connectTimeoutMs, defaults.connectTimeoutMs, 1),
+    lockDurationMs: optional(positiveInt, `${where}: lockDurationMs`, input.lockDurationMs, defaults.lockDurationMs),
+    stalledIntervalMs: optional(positiveInt, `${where}: stalledIntervalMs`, input.stalledIntervalMs, defaults.stalledIntervalMs),
+    maxStalledCount: optional(nonNegativeInt, `${where}: maxStalledCount`, input.maxStalledCount, defaults.maxStalledCount),
+    pollTimeoutMs: optional(positiveInt, `${where}: pollTimeoutMs`, input.pollTimeoutMs, defaults.pollTimeoutMs),
+    connectTimeoutMs: optional(positiveInt, `${where}: connectTimeoutMs`, input.connectTimeoutMs, defaults.connectTimeoutMs),
   };
 }
 
 function resolveConnection(connection: unknown): { redisOptions: RedisOptions | null; client: Redis | null } {
   if (typeof connection !== "object" || connection === null || Array.isArray(connection)) {
-    throw new ConfigError(
-      `${where}: connection must be ioredis options (e.g. { host: "127.0.0.1", port: 6379 }) or an ioredis instance, got ${describe(connection)}`,
-    );
+    throw invalid(`${where}: connection`, 'ioredis options (e.g. { host: "127.0.0.1", port: 6379 }) or an ioredis instance', connection);
   }
   if (isRedisClient(connection)) {
     const options = connection.options as Partial<RedisOptions>;
@@ -103,7 +101,7 @@ function resolveConnection(connection: unknown): { redisOptions: RedisOptions | 
   // null is what we set anyway; any other value would make commands fail during a reconnect,
   // which BullMQ's worker does not survive.
   if (options.maxRetriesPerRequest !== undefined && options.maxRetriesPerRequest !== null) {
-    throw new ConfigError(`${where}: connection.maxRetriesPerRequest must be null or left out (BullMQ workers require it), got ${describe(options.maxRetriesPerRequest)}`);
+    throw invalid(`${where}: connection.maxRetriesPerRequest`, "null or left out (BullMQ workers require it)", options.maxRetriesPerRequest);
   }
   if (options.keyPrefix) {
     throw new ConfigError(`${where}: connection.keyPrefix is not supported by BullMQ; use the prefix option, got ${describe(options.keyPrefix)}`);
@@ -116,19 +114,4 @@ export function isRedisClient(value: unknown): value is Redis {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as { duplicate?: unknown; options?: unknown };
   return typeof candidate.duplicate === "function" && typeof candidate.options === "object" && candidate.options !== null;
-}
-
-function integer(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    const form = min === 0 ? "an integer >= 0" : "a positive integer";
-    throw new ConfigError(`${where}: ${name} must be ${form}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }

@@ -29,7 +29,10 @@ options:
   --host H         admin host (default: 127.0.0.1)
   --timeout S      give up after S seconds (default: drain waits as long as the drain takes; status 5)
   --token T        bearer token for /drain (default: QUIESCE_DRAIN_TOKEN)
-  -h, --help       this text`;
+  -h, --help       this text
+
+exit 2: a bad command line (unknown command or option, bad value); the reason and this text go
+to stderr`;
 
 /** argv without node and the script path. */
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliArgs {

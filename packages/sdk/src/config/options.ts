@@ -1,11 +1,8 @@
-import type { PodApi } from "../kubernetes/pod-api.js";
-import type { JobContext } from "../loop/job-context.js";
+import type { Handler } from "../handler.js";
+import type { PodApi } from "./pod-api.js";
 import type { Logger, LogLevel } from "../logger.js";
 import type { Resource } from "../resources/resources.js";
 import type { Source } from "../source/source.js";
-
-/** The handler: its return value is handed to `ack`; a throw or rejection fails the delivery. */
-export type Handler<Payload = unknown> = (payload: Payload, ctx: JobContext) => unknown;
 
 export interface HttpOptions {
   /** @defaultValue `QUIESCE_HTTP_PORT` or 9464; 0 picks a free port (read it from `worker.httpAddress()`). */

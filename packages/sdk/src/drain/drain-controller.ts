@@ -1,16 +1,19 @@
 import { coerceError } from "../errors.js";
 import type { DrainReport } from "../lifecycle/status.js";
 import type { Logger } from "../logger.js";
+import { runCleanup, type CleanupStep } from "./cleanup.js";
 import { Deadline } from "./deadline.js";
+import { drainDeadline, drainExitCode, type DeadlineInputs } from "./policy.js";
 
 /** What the drain needs from the worker, and nothing more. */
 export interface DrainContext {
   readonly logger: Logger;
   readonly exitWhenEmpty: boolean;
-  /** now + grace period − safety margin, from what is known without I/O. */
-  initialDeadline(): number;
-  /** A better deadline from outside (the pod's deletionTimestamp − margin); bounded by `signal`. */
-  refineDeadline?(signal: AbortSignal): Promise<number | undefined>;
+  readonly safetyMarginMs: number;
+  /** The grace period in force now, in ms: the pod spec's when it was read, else the configured one. */
+  graceMs(): number;
+  /** The pod's deletion time (epoch ms) when it can be read; the lookup bounds itself and stops on `signal`. */
+  podDeletionAt?(signal: AbortSignal): Promise<number | undefined>;
   /** Synchronously: enter draining, stop receiving, fire ctx.draining. */
   begin(reason: string, deadline: number): void;
   /** Stop fetching and release what the source prefetched. */
@@ -19,8 +22,8 @@ export interface DrainContext {
   idle(): Promise<void>;
   /** Abort every running handler's signal and release its delivery; resolves when released. */
   forceRelease(): Promise<void>;
-  /** Close the lease keeper, source and resources (LIFO); returns one line per failure. */
-  cleanup(): Promise<string[]>;
+  /** What to close once everything is settled, in order (each step isolated). */
+  cleanupSteps(): readonly CleanupStep[];
   totals(): { completed: number; failed: number; released: number; interrupted: number };
   queueSeenEmpty(): boolean;
 }
@@ -44,6 +47,7 @@ export class DrainController {
   #promise: Promise<DrainReport> | null = null;
   #deadline: Deadline | null = null;
   #forceRequested = false;
+  #reason: string | null = null;
 
   constructor(ctx: DrainContext) {
     this.#ctx = ctx;
@@ -51,6 +55,11 @@ export class DrainController {
 
   get started(): boolean {
     return this.#promise !== null;
+  }
+
+  /** Why the drain started, once it has (the first trigger's reason). */
+  get reason(): string | null {
+    return this.#reason;
   }
 
   get deadline(): number | null {
@@ -74,14 +83,16 @@ export class DrainController {
     const ctx = this.#ctx;
     const startedAt = Date.now();
     // The deadline timer starts before anything is awaited, user code included.
-    const deadline = new Deadline(ctx.initialDeadline(), () => undefined);
+    const policy = { graceMs: ctx.graceMs(), safetyMarginMs: ctx.safetyMarginMs, startedAt };
+    const deadline = new Deadline(drainDeadline(policy), () => undefined);
     this.#deadline = deadline;
+    this.#reason = trigger.reason;
     if (this.#forceRequested) deadline.fireNow();
     ctx.begin(trigger.reason, deadline.at);
     ctx.logger.info({ reason: trigger.reason, deadline: new Date(deadline.at).toISOString() }, "drain started");
 
     const refining = new AbortController();
-    if (ctx.refineDeadline) void this.#refine(deadline, refining.signal);
+    if (ctx.podDeletionAt) void this.#refine(deadline, policy, refining.signal);
     const paused = ctx.pauseSource().catch((thrown: unknown) => {
       ctx.logger.warn({ err: coerceError(thrown) }, "pausing the source failed");
     });
@@ -98,14 +109,16 @@ export class DrainController {
     await paused;
     await idle;
 
-    const cleanupErrors = await ctx.cleanup();
+    const cleanupErrors = await runCleanup(ctx.cleanupSteps(), ctx.logger);
     const totals = ctx.totals();
     const queueSeenEmpty = ctx.queueSeenEmpty();
-    const exitCode = trigger.fatal
-      ? 1
-      : totals.interrupted > 0 || (ctx.exitWhenEmpty && trigger.signal === true && !queueSeenEmpty)
-        ? 143
-        : 0;
+    const exitCode = drainExitCode({
+      fatal: trigger.fatal !== undefined,
+      interrupted: totals.interrupted,
+      signal: trigger.signal === true,
+      exitWhenEmpty: ctx.exitWhenEmpty,
+      queueSeenEmpty,
+    });
     return {
       reason: trigger.reason,
       exitCode,
@@ -118,14 +131,17 @@ export class DrainController {
     };
   }
 
-  async #refine(deadline: Deadline, signal: AbortSignal): Promise<void> {
+  async #refine(deadline: Deadline, policy: DeadlineInputs, signal: AbortSignal): Promise<void> {
+    const ctx = this.#ctx;
     try {
-      const at = await this.#ctx.refineDeadline?.(signal);
-      if (at !== undefined && deadline.shortenTo(at)) {
-        this.#ctx.logger.info({ deadline: new Date(at).toISOString() }, "drain deadline moved earlier (pod deletion)");
+      const podDeletionAt = await ctx.podDeletionAt?.(signal);
+      if (podDeletionAt === undefined) return;
+      const at = drainDeadline({ ...policy, podDeletionAt });
+      if (deadline.shortenTo(at)) {
+        ctx.logger.info({ deadline: new Date(at).toISOString() }, "drain deadline moved earlier (pod deletion)");
       }
     } catch (thrown) {
-      this.#ctx.logger.warn({ err: coerceError(thrown) }, "could not read the pod's deletion deadline; keeping the grace period");
+      ctx.logger.warn({ err: coerceError(thrown) }, "could not read the pod's deletion deadline; keeping the grace period");
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Who may call `/drain`. A drain takes the worker out of service, so it is the one admin route
- * that needs authorisation (DESIGN: `QUIESCE_DRAIN_TOKEN`).
+ * that needs authorisation (a bearer token, `QUIESCE_DRAIN_TOKEN`).
  *
  * - Loopback callers are trusted: the kubelet's preStop `exec` runs inside the pod and an in-pod
  *   CLI reaches us over 127.0.0.1. (A service-mesh sidecar also forwards from loopback; a mesh

@@ -2,7 +2,7 @@
  * The admin routes as plain functions of (request, target) → response: no sockets, no framework,
  * so every status code and header is unit-tested without a server. `server.ts` only moves bytes.
  *
- * Probe semantics (DESIGN "HTTP"): `/readyz` means "connected and accepting work", never "idle",
+ * Probe semantics: `/readyz` means "connected and accepting work", never "idle",
  * because a not-ready pod is deleted first whatever its deletion cost; and not-ready is 503, not
  * 500, so it reads as a state rather than a crash.
  */

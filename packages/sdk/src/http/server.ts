@@ -1,5 +1,5 @@
 /**
- * The one probe/admin/metrics server (DESIGN "HTTP") on plain node:http: five routes do not need
+ * The one probe/admin/metrics server (the README's HTTP routes) on plain node:http: five routes do not need
  * a framework. This file moves bytes and owns the socket lifecycle; what each route answers is in
  * routes.ts.
  *
@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { coerceError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
 import { noopLogger, type Logger } from "../logger.js";
 import { handleAdminRequest, routePath, type AdminResponse, type AdminTarget } from "./routes.js";
 
@@ -173,16 +174,9 @@ export class AdminServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (this.#open.size > 0) {
-      const finished = new Promise<boolean>((resolve) => (this.#onAllFinished = () => resolve(true)));
+      const finished = new Promise<void>((resolve) => (this.#onAllFinished = resolve));
       const timeoutMs = this.#options.closeTimeoutMs ?? defaultCloseTimeoutMs;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-        timer.unref();
-      });
-      const allFinished = await Promise.race([finished, timedOut]);
-      clearTimeout(timer);
-      if (!allFinished) {
+      if ((await withBound(finished, timeoutMs)) === expired) {
         this.#logger.warn({ open: this.#open.size, timeoutMs }, "admin HTTP server closing: destroying responses that did not finish in time");
       }
     }

@@ -21,14 +21,6 @@ export class TypedEmitter<Events extends object> {
     return () => this.off(name, listener);
   }
 
-  once<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
-    const off = this.on(name, (payload) => {
-      off();
-      listener(payload);
-    });
-    return off;
-  }
-
   off<K extends keyof Events>(name: K, listener: Listener<Events[K]>): void {
     this.#listeners.get(name)?.delete(listener as Listener<never>);
   }
@@ -37,7 +29,7 @@ export class TypedEmitter<Events extends object> {
     const set = this.#listeners.get(name);
     if (!set || set.size === 0) return;
     // Iterating the live Set (no copy per emit: this runs several times per job); a listener
-    // removed meanwhile is skipped, which is what once() needs.
+    // removed meanwhile is skipped.
     for (const listener of set) {
       try {
         (listener as Listener<Events[K]>)(payload);

@@ -1,3 +1,5 @@
+import { QuiesceError } from "../errors.js";
+
 /**
  * Maps whatever a pod API call threw (client-node's ApiException, a fetch error, a file error
  * while reading the token, our own timeout) to the few cases the reporter acts on.
@@ -19,17 +21,18 @@ export type PodApiFailure =
   | "aborted";
 
 /**
+ * A failed call to the Kubernetes API, in the quiesce error family (code QUIESCE_KUBERNETES_API).
  * Short on purpose: client-node's ApiException puts the whole body and every header in its
- * message (STYLE avoid-list); the original stays as `cause`.
+ * message, which would flood a log line; the original stays as `cause`.
  */
-export class PodApiError extends Error {
+export class PodApiError extends QuiesceError {
+  static readonly expectedCode = "QUIESCE_KUBERNETES_API";
   readonly kind: PodApiFailure;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
 
   constructor(kind: PodApiFailure, message: string, options: { cause?: unknown; status?: number; retryAfterMs?: number } = {}) {
-    super(message, { cause: options.cause });
-    this.name = "PodApiError";
+    super("QUIESCE_KUBERNETES_API", message, { cause: options.cause });
     this.kind = kind;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;

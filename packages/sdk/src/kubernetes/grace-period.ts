@@ -1,13 +1,7 @@
+import { recommendedGraceSeconds } from "../drain/policy.js";
 import type { Logger } from "../logger.js";
 
-/**
- * The grace period a pod needs so its long jobs finish on SIGTERM instead of being released:
- * p99 of recent job durations plus the safety margin, rounded up to whole seconds (the unit of
- * `terminationGracePeriodSeconds`). A preStop hook spends from the same budget.
- */
-export function recommendedGraceSeconds(p99Ms: number, safetyMarginMs: number): number {
-  return Math.ceil((p99Ms + safetyMarginMs) / 1000);
-}
+export { recommendedGraceSeconds };
 
 /** Whether `specGraceMs` is too short for jobs with this p99; undefined when it cannot tell yet. */
 export function graceTooShort(specGraceMs: number | undefined, p99Ms: number | undefined, safetyMarginMs: number): boolean | undefined {

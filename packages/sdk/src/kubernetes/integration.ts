@@ -1,9 +1,10 @@
 import type { ResolvedKubernetes } from "../config/options.js";
 import { coerceError } from "../errors.js";
 import type { WorkerEvents } from "../events.js";
+import { withBound } from "../internal/bound.js";
 import type { TypedEmitter } from "../internal/typed-emitter.js";
 import type { StateChange } from "../lifecycle/lifecycle.js";
-import type { WorkerStatus } from "../lifecycle/status.js";
+import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import type { Logger } from "../logger.js";
 import { desiredAnnotations, STATE, type ReportedPhase } from "./annotations.js";
 import { classifyApiError } from "./api-errors.js";
@@ -15,11 +16,10 @@ import { isInPod } from "./pod-env.js";
 import { PodReporter, type ReporterTuning } from "./pod-reporter.js";
 
 export interface PodIntegrationContext {
-  status(): WorkerStatus;
+  /** The worker's snapshot: its state, and the p99 of recent jobs (absent until enough ran). */
+  status(): WorkerStatus & Pick<WorkerSnapshot, "recentJobP99Ms">;
   on: TypedEmitter<WorkerEvents>["on"];
   logger: Logger;
-  /** p99 of recent job durations in ms; undefined until enough jobs ran */
-  recentJobP99Ms(): number | undefined;
   readonly safetyMarginMs: number;
 }
 
@@ -31,7 +31,10 @@ export interface PodIntegration {
   start(): Promise<void>;
   /** terminationGracePeriodSeconds*1000 read at start (or by a later read), if read. */
   readonly specGraceMs: number | undefined;
-  /** GET own pod now; epoch ms of metadata.deletionTimestamp or undefined. Bounded (1 s), and prompt on abort. */
+  /**
+   * GET own pod now; epoch ms of metadata.deletionTimestamp or undefined. The whole lookup (a
+   * start() still under way included) is bounded by one timeout (1 s), and prompt on abort.
+   */
   deletionDeadline(signal: AbortSignal): Promise<number | undefined>;
   podWrites(): { ok: number; failed: number };
   /** Stop timers; no further writes (a write in flight gets a moment to land). */
@@ -46,8 +49,8 @@ export interface PodIntegrationTuning {
   readonly costStepMs: number | undefined;
   /** Bound on the pod read in start(): start-up never waits longer on the API server. */
   readonly startReadTimeoutMs: number;
-  /** Bound on the read in deletionDeadline(): the drain never waits longer for it. */
-  readonly deadlineReadTimeoutMs: number;
+  /** Bound on the whole of deletionDeadline(), waiting for start() included. */
+  readonly deletionLookupMs: number;
   /** How often, at most, a return to idle re-checks the grace period against the p99. */
   readonly graceCheckEveryMs: number;
   readonly reporter: Partial<ReporterTuning>;
@@ -65,7 +68,7 @@ export function createPodIntegration(
     quietMs: DEFAULT_QUIET_MS,
     costStepMs: undefined,
     startReadTimeoutMs: 1500,
-    deadlineReadTimeoutMs: 1000,
+    deletionLookupMs: 1000,
     graceCheckEveryMs: 10_000,
     reporter: {},
     now: () => Date.now(),
@@ -78,7 +81,7 @@ type Phase = "new" | "starting" | "on" | "off" | "stopped";
 class KubernetesPodIntegration implements PodIntegration {
   readonly #config: ResolvedKubernetes;
   readonly #ctx: PodIntegrationContext;
-  readonly #t: PodIntegrationTuning;
+  readonly #tuning: PodIntegrationTuning;
   readonly #log: Logger;
   readonly #hysteresis: BusyHysteresis;
   readonly #advisor: GraceAdvisor;
@@ -99,7 +102,7 @@ class KubernetesPodIntegration implements PodIntegration {
   constructor(config: ResolvedKubernetes, ctx: PodIntegrationContext, tuning: PodIntegrationTuning) {
     this.#config = config;
     this.#ctx = ctx;
-    this.#t = tuning;
+    this.#tuning = tuning;
     this.#log = ctx.logger.child({ pod: `${config.namespace}/${config.podName}` });
     const levers = config.tuning ?? {};
     this.#idleCost = levers.idleCost ?? 0;
@@ -117,7 +120,7 @@ class KubernetesPodIntegration implements PodIntegration {
       ...(levers.withdrawUnshown === undefined ? {} : { withdrawUnshown: levers.withdrawUnshown }),
       ...(tuning.costStepMs === undefined ? {} : { costStepMs: tuning.costStepMs }),
     });
-    this.#advisor = new GraceAdvisor(this.#log, () => ctx.recentJobP99Ms(), ctx.safetyMarginMs);
+    this.#advisor = new GraceAdvisor(this.#log, () => ctx.status().recentJobP99Ms, ctx.safetyMarginMs);
   }
 
   get specGraceMs(): number | undefined {
@@ -134,7 +137,7 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#phase = "starting";
     // Subscribe before any await so no flip between now and the pod read is missed.
     this.#unsubscribe = this.#ctx.on("state:changed", (change) => this.#onStateChanged(change));
-    this.#hysteresis.observe(this.#ctx.status().state, this.#t.now());
+    this.#hysteresis.observe(this.#ctx.status().state, this.#tuning.now());
 
     const api = this.#config.podApi ?? (await this.#clientApi());
     if (this.#phase !== "starting" || api === undefined) return;
@@ -142,7 +145,7 @@ class KubernetesPodIntegration implements PodIntegration {
 
     let known: Readonly<Record<string, string>> | undefined;
     try {
-      const pod = await api.read(this.#t.startReadTimeoutMs);
+      const pod = await api.read(this.#tuning.startReadTimeoutMs);
       known = pod.annotations;
       this.#noteGrace(pod.terminationGracePeriodSeconds);
     } catch (thrown) {
@@ -159,15 +162,15 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#advisor.check(this.#specGraceMs);
     if (this.#config.annotations) {
       this.#reporter = new PodReporter(api, this.#log, known, this.#reporterTuning);
-      this.#reconcile(this.#t.now());
+      this.#reconcile(this.#tuning.now());
     }
   }
 
   async #clientApi(): Promise<PodApi | undefined> {
-    const mod = await this.#t.loadClient();
+    const mod = await this.#tuning.loadClient();
     if (this.#phase !== "starting") return undefined;
     try {
-      const kc = loadKubeConfig(mod, { kubeconfig: this.#config.kubeconfig, inCluster: isInPod(this.#t.env) });
+      const kc = loadKubeConfig(mod, { kubeconfig: this.#config.kubeconfig, inCluster: isInPod(this.#tuning.env) });
       return createPodApi(mod, kc, this.#config);
     } catch (thrown) {
       throw new Error(`Kubernetes client configuration failed: ${coerceError(thrown).message}`, { cause: thrown });
@@ -175,11 +178,13 @@ class KubernetesPodIntegration implements PodIntegration {
   }
 
   async deletionDeadline(signal: AbortSignal): Promise<number | undefined> {
-    if (this.#phase === "starting" && this.#starting) await untilAborted(this.#starting, signal);
+    const until = this.#tuning.now() + this.#tuning.deletionLookupMs;
+    if (this.#phase === "starting" && this.#starting) await withBound(this.#starting, this.#tuning.deletionLookupMs, { signal });
     const api = this.#api;
-    if (!api || (this.#phase !== "on" && this.#phase !== "stopped") || signal.aborted) return undefined;
+    const left = until - this.#tuning.now();
+    if (!api || (this.#phase !== "on" && this.#phase !== "stopped") || signal.aborted || left <= 0) return undefined;
     try {
-      const pod = await api.read(this.#t.deadlineReadTimeoutMs, signal);
+      const pod = await api.read(left, signal);
       this.#noteGrace(pod.terminationGracePeriodSeconds);
       return pod.deletionTimestamp;
     } catch (thrown) {
@@ -203,12 +208,12 @@ class KubernetesPodIntegration implements PodIntegration {
 
   #onStateChanged(change: StateChange): void {
     if (this.#phase === "off" || this.#phase === "stopped") return;
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     // Asked only when a job ends: does the pod show the busy mark (or is it on its way)?
     this.#hysteresis.observe(change.to, now, change.to !== "idle" || this.#reporter?.shows(STATE, "busy") !== false);
     // The p99 is not free to compute; at 1,000 jobs/s this path runs 2,000 times a second.
     if (change.to === "idle" && now >= this.#nextGraceCheck && this.#phase === "on" && !this.#advisor.warned) {
-      this.#nextGraceCheck = now + this.#t.graceCheckEveryMs;
+      this.#nextGraceCheck = now + this.#tuning.graceCheckEveryMs;
       this.#advisor.check(this.#specGraceMs);
     }
     this.#reconcile(now);
@@ -233,7 +238,7 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#wake = setTimeout(() => {
       this.#wake = undefined;
       this.#wakeAt = Infinity;
-      this.#reconcile(this.#t.now());
+      this.#reconcile(this.#tuning.now());
     }, Math.max(0, at - now));
     this.#wake.unref();
   }
@@ -260,17 +265,4 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#wake = undefined;
     this.#wakeAt = Infinity;
   }
-}
-
-/** Resolve when `promise` settles or `signal` aborts, whichever is first. */
-function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-    promise.then(done, done);
-  });
 }

@@ -11,7 +11,7 @@ const PACKAGE = "@kubernetes/client-node";
 /**
  * Load the optional peer dependency. Only called when the Kubernetes integration is enabled, so
  * a worker outside a pod never pays for (or needs) the ~0.7 s import.
- * @see STYLE habit 16: a missing one says how to install it.
+ * A missing one fails with a MissingDependencyError that says how to install it.
  */
 export async function loadClientNode(importer: () => Promise<ClientNode> = () => import("@kubernetes/client-node")): Promise<ClientNode> {
   try {

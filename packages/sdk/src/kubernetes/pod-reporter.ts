@@ -1,4 +1,5 @@
 import { coerceError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
 import type { Logger } from "../logger.js";
 import { annotationDiff, type AnnotationPatch, applyAnnotationPatch, isEmptyPatch } from "./annotations.js";
 import { classifyApiError } from "./api-errors.js";
@@ -50,7 +51,7 @@ export type ReporterState = "on" | "off" | "stopped";
 export class PodReporter {
   readonly #writer: AnnotationWriter;
   readonly #logger: Logger;
-  readonly #t: ReporterTuning;
+  readonly #tuning: ReporterTuning;
   #state: ReporterState = "on";
   /** What the pod is known to carry; undefined when it could not be read. */
   #known: Record<string, string> | undefined;
@@ -71,7 +72,7 @@ export class PodReporter {
     this.#writer = writer;
     this.#logger = logger;
     this.#known = known === undefined ? undefined : { ...known };
-    this.#t = { ...defaultReporterTuning, ...tuning };
+    this.#tuning = { ...defaultReporterTuning, ...tuning };
   }
 
   get state(): ReporterState {
@@ -110,13 +111,13 @@ export class PodReporter {
     const wasOn = this.#state === "on";
     this.#state = "stopped";
     this.#clearTimer();
-    const until = this.#t.now() + graceMs;
+    const until = this.#tuning.now() + graceMs;
     const inFlight = this.#inFlight;
-    if (inFlight) await withAbortAt(inFlight.promise, inFlight.controller, until - this.#t.now());
+    if (inFlight) await withAbortAt(inFlight.promise, inFlight.controller, until - this.#tuning.now());
     if (!wasOn || !this.#urgent || this.#desired === undefined) return;
     const patch = annotationDiff(this.#known, this.#desired);
-    const left = until - this.#t.now();
-    if (isEmptyPatch(patch) || left <= 0 || this.#t.now() < this.#notBefore) return;
+    const left = until - this.#tuning.now();
+    if (isEmptyPatch(patch) || left <= 0 || this.#tuning.now() < this.#notBefore) return;
     const controller = new AbortController();
     await withAbortAt(this.#write(patch, controller.signal, left), controller, left);
   }
@@ -128,7 +129,7 @@ export class PodReporter {
       this.#clearTimer();
       return;
     }
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     const at = Math.max(now, this.#urgent ? this.#notBefore : Math.max(this.#notBefore, this.#intervalUntil));
     // Draining goes out now, not on the next tick: the worker may be about to stop() us.
     if (this.#urgent && at <= now) {
@@ -150,14 +151,14 @@ export class PodReporter {
 
   #flush(): void {
     if (this.#state !== "on" || this.#inFlight || this.#desired === undefined) return;
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     if (now < this.#notBefore || (!this.#urgent && now < this.#intervalUntil)) return this.#schedule();
     const patch = annotationDiff(this.#known, this.#desired);
     if (isEmptyPatch(patch)) return this.#schedule();
     // An urgent write neither waits for the interval nor starts a new one: the next ordinary write
     // keeps its distance from the last ordinary one, so flapping stays bounded (≤ 2 writes an interval).
     if (this.#urgent) this.#urgent = false;
-    else this.#intervalUntil = now + this.#t.minIntervalMs + this.#t.random() * this.#t.jitterMs;
+    else this.#intervalUntil = now + this.#tuning.minIntervalMs + this.#tuning.random() * this.#tuning.jitterMs;
     const controller = new AbortController();
     const promise = this.#write(patch, controller.signal).finally(() => {
       this.#inFlight = undefined;
@@ -166,7 +167,7 @@ export class PodReporter {
     this.#inFlight = { promise, controller, patch };
   }
 
-  async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#t.requestTimeoutMs): Promise<void> {
+  async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#tuning.requestTimeoutMs): Promise<void> {
     try {
       const pod = await this.#writer.patchAnnotations(patch, timeoutMs, signal);
       this.#ok++;
@@ -188,7 +189,7 @@ export class PodReporter {
     const error = classifyApiError("Kubernetes PATCH pod", coerceError(thrown));
     // After stop() nothing is retried, and a failing last write is not worth a warning.
     if (this.#state === "stopped") return;
-    const now = this.#t.now();
+    const now = this.#tuning.now();
     switch (error.kind) {
       case "aborted":
         return;
@@ -199,11 +200,11 @@ export class PodReporter {
         return;
       case "conflict":
         // A merge patch carries no resourceVersion, so this is transient: retry after the interval.
-        this.#notBefore = now + this.#t.minIntervalMs;
+        this.#notBefore = now + this.#tuning.minIntervalMs;
         return;
       case "rate-limited": {
         const wait = error.retryAfterMs ?? this.#nextBackoff();
-        this.#notBefore = now + Math.min(wait, this.#t.retryAfterMaxMs);
+        this.#notBefore = now + Math.min(wait, this.#tuning.retryAfterMaxMs);
         this.#warnOutage(error, this.#notBefore - now);
         return;
       }
@@ -215,9 +216,9 @@ export class PodReporter {
   }
 
   #nextBackoff(): number {
-    this.#backoffMs = this.#backoffMs === 0 ? this.#t.backoffInitialMs : Math.min(this.#t.backoffMaxMs, this.#backoffMs * 2);
+    this.#backoffMs = this.#backoffMs === 0 ? this.#tuning.backoffInitialMs : Math.min(this.#tuning.backoffMaxMs, this.#backoffMs * 2);
     // Full jitter on top keeps a fleet that lost the API server together from retrying together.
-    return this.#backoffMs * (0.5 + this.#t.random() / 2);
+    return this.#backoffMs * (0.5 + this.#tuning.random() / 2);
   }
 
   #warnOutage(error: Error, retryInMs: number): void {
@@ -243,13 +244,10 @@ export class PodReporter {
   }
 }
 
-/** Await `promise`, aborting `controller` if it has not settled within `ms`. */
+/** Await `promise`, aborting `controller` if it has not settled within `ms` (then wait for it to wind down). */
 async function withAbortAt(promise: Promise<void>, controller: AbortController, ms: number): Promise<void> {
-  const timer = setTimeout(() => controller.abort(), Math.max(0, ms));
-  timer.unref();
-  try {
+  if ((await withBound(promise, ms)) === expired) {
+    controller.abort();
     await promise;
-  } finally {
-    clearTimeout(timer);
   }
 }

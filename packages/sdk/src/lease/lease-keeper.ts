@@ -1,12 +1,25 @@
 import { coerceError, LeaseLostError } from "../errors.js";
-import type { Job } from "../loop/job.js";
 import { isDue, tickIntervalMs } from "./schedule.js";
 
+/** What the keeper reads and writes on a held job: its lease, and nothing else of the job. */
+export interface LeasedJob {
+  readonly delivery: { readonly id: string; extend(ms: number): Promise<void> };
+  /** Settled (or being settled): needs no lease any more. */
+  readonly claimed: boolean;
+  /** Epoch ms of the last successful renewal (or receipt). */
+  leaseRenewedAt: number;
+  /** Lease length asked for at the last renewal. */
+  leaseMs: number;
+  /** False while a renewal of this job is already in flight (or it is settled). */
+  beginRenewal(): boolean;
+  endRenewal(): void;
+}
+
 /** The narrow view the keeper needs: which jobs hold a lease, and where to report. */
-export interface LeaseKeeperContext {
-  jobs(): Iterable<Job>;
+export interface LeaseKeeperContext<J extends LeasedJob> {
+  jobs(): Iterable<J>;
   extended(count: number): void;
-  lost(job: Job, error: LeaseLostError): void;
+  lost(job: J, error: LeaseLostError): void;
 }
 
 /**
@@ -14,13 +27,13 @@ export interface LeaseKeeperContext {
  * setTimeout chain re-armed after the batch settles: a slow backend delays the next tick instead
  * of stacking renewals behind it (sqs-consumer's setInterval heartbeat is the counter-example).
  */
-export class LeaseKeeper {
+export class LeaseKeeper<J extends LeasedJob = LeasedJob> {
   readonly #leaseMs: number;
-  readonly #ctx: LeaseKeeperContext;
+  readonly #ctx: LeaseKeeperContext<J>;
   #timer: NodeJS.Timeout | null = null;
   #stopped = true;
 
-  constructor(leaseMs: number, ctx: LeaseKeeperContext) {
+  constructor(leaseMs: number, ctx: LeaseKeeperContext<J>) {
     this.#leaseMs = leaseMs;
     this.#ctx = ctx;
   }
@@ -38,7 +51,7 @@ export class LeaseKeeper {
   }
 
   /** Renew one job now for `ms` (ctx.extendLease); the keeper's schedule follows the new length. */
-  async extend(job: Job, ms: number): Promise<void> {
+  async extend(job: J, ms: number): Promise<void> {
     if (job.claimed) throw new LeaseLostError(`extendLease: delivery ${job.delivery.id} is already settled`);
     const at = Date.now();
     try {
@@ -73,7 +86,7 @@ export class LeaseKeeper {
     this.#arm();
   }
 
-  async #renew(job: Job, now: number): Promise<boolean> {
+  async #renew(job: J, now: number): Promise<boolean> {
     // Renew for the default lease: a longer one asked through extendLease stays in force until
     // its half-life comes round, then the normal schedule resumes.
     const ms = Math.max(job.leaseMs, this.#leaseMs);
@@ -92,7 +105,7 @@ export class LeaseKeeper {
   }
 }
 
-function asLeaseLost(job: Job, thrown: unknown): LeaseLostError {
+function asLeaseLost(job: LeasedJob, thrown: unknown): LeaseLostError {
   const error = coerceError(thrown);
   if (error instanceof LeaseLostError) return error;
   return new LeaseLostError(`lease renewal of delivery ${job.delivery.id} failed: ${error.message}`, { cause: error });

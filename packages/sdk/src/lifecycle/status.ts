@@ -1,3 +1,4 @@
+import type { Counters } from "./counters.js";
 import type { WorkerState } from "./states.js";
 
 /**
@@ -21,16 +22,29 @@ export interface WorkerStatus {
   readonly interrupted: number;
   readonly leaseExtensions: number;
   readonly leaseLost: number;
-  /** ISO time of the last state change. */
+  // Every time is an ISO 8601 UTC string (`2026-01-01T12:00:00.000Z`), as in Kubernetes objects.
+  /** When the state last changed. */
   readonly since: string;
-  /** ISO time the worker was created. */
+  /** When the worker was created. */
   readonly startedAt: string;
-  /** Epoch ms the oldest running job started, or null when none runs. */
-  readonly oldestJobStartedAt: number | null;
+  /** When the oldest running job started, or null when none runs. */
+  readonly oldestJobStartedAt: string | null;
   /** Why the drain started, once it has. */
   readonly drainReason: string | null;
-  /** Epoch ms by which in-flight work is released, once draining. */
-  readonly drainDeadline: number | null;
+  /** When in-flight work is released, once draining. */
+  readonly drainDeadline: string | null;
+}
+
+/**
+ * The same snapshot as the worker's observers read it: the public status, every running total
+ * (a counter added to {@link Counters} appears here by itself), and what only observers need.
+ * `/status` and `worker.status()` show the {@link WorkerStatus} part alone.
+ */
+export interface WorkerSnapshot extends WorkerStatus, Readonly<Counters> {
+  /** Cumulative pod annotation patches of the Kubernetes reporter; absent without one. */
+  readonly podWrites?: { readonly ok: number; readonly failed: number };
+  /** p99 of recent job durations in ms, once enough jobs finished (20) for it to mean something. */
+  readonly recentJobP99Ms?: number;
 }
 
 /** What a finished drain hands back to `drain()`, `run()` and `/drain` callers. */

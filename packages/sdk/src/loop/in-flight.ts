@@ -10,11 +10,12 @@ export class InFlight {
   #running = 0;
   #changed: { promise: Promise<void>; resolve: (v: void) => void } | null = null;
 
-  get size(): number {
+  /** Deliveries held: received and not yet settled (running, or waiting for a slot). */
+  get held(): number {
     return this.#jobs.size;
   }
 
-  /** Jobs whose handler has started and not returned. */
+  /** Jobs whose handler has started and not returned (a subset of {@link held}). */
   get running(): number {
     return this.#running;
   }

@@ -1,24 +1,5 @@
+import type { JobContext } from "../handler.js";
 import type { Logger } from "../logger.js";
-
-/** What a handler receives next to its payload. */
-export interface JobContext {
-  /** Backend message id. */
-  readonly id: string;
-  readonly payload: unknown;
-  /** 1 on the first delivery; drains and deadlines do not consume attempts where the backend allows. */
-  readonly attempt: number;
-  /**
-   * Aborts when the job must stop now: the drain deadline came (the delivery is being released) or
-   * the lease was lost (another worker may hold it). Pass it to every call that accepts a signal.
-   */
-  readonly signal: AbortSignal;
-  /** Aborts when the worker starts draining: finish up, but the job may still complete. */
-  readonly draining: AbortSignal;
-  /** Renew the lease for `ms` from now (the lease keeper also renews on its own). */
-  extendLease(ms: number): Promise<void>;
-  /** Logger bound to this job's id. */
-  readonly log: Logger;
-}
 
 /**
  * The context object itself: one per job on the hot path, so the data fields are own properties

@@ -1,13 +1,13 @@
-import type { Handler } from "../config/options.js";
 import { coerceError, DrainDeadlineError, LeaseLostError } from "../errors.js";
 import type { ReleaseReason, WorkerEvents } from "../events.js";
+import type { Handler, JobContext } from "../handler.js";
 import type { LeaseKeeper } from "../lease/lease-keeper.js";
 import type { Logger } from "../logger.js";
 import type { Delivery } from "../source/source.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
 import { Job, type Settlement } from "./job.js";
-import { HandlerContext, type ContextHost, type JobContext } from "./job-context.js";
+import { HandlerContext, type ContextHost } from "./job-context.js";
 
 export interface JobRunnerContext {
   readonly handler: Handler<never>;
@@ -17,7 +17,7 @@ export interface JobRunnerContext {
   readonly draining: AbortSignal;
   readonly inFlight: InFlight;
   readonly counters: Counters;
-  readonly leases: () => LeaseKeeper;
+  readonly leases: () => LeaseKeeper<Job>;
   emit<K extends keyof WorkerEvents>(name: K, payload: WorkerEvents[K]): void;
   /** A job started (the worker becomes busy). */
   started(): void;
@@ -67,7 +67,7 @@ export class JobRunner {
     this.#remove(job);
   }
 
-  /** The lease is gone: stop the handler and never ack (guarantee 5). */
+  /** The lease is gone: stop the handler and never ack (another worker may hold the message now). */
   leaseLost(job: Job, error: LeaseLostError): void {
     if (!job.claim("lost")) return;
     job.abort.abort(error);

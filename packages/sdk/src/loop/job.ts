@@ -1,6 +1,6 @@
 import type { Delivery } from "../source/source.js";
 
-/** How a delivery ended: exactly one per delivery (guarantee 1). */
+/** How a delivery ended: exactly one per delivery, never two (no double ack, no ack after a release). */
 export type Settlement = "completed" | "failed" | "released" | "lost";
 
 /**
@@ -12,7 +12,6 @@ export class Job {
   readonly delivery: Delivery;
   /** ctx.signal: aborted at the deadline or on lease loss. */
   readonly abort = new AbortController();
-  readonly receivedAt: number;
   startedAt = 0;
   /** Epoch ms of the last successful lease renewal (or receipt). */
   leaseRenewedAt: number;
@@ -25,7 +24,6 @@ export class Job {
 
   constructor(delivery: Delivery, leaseMs: number, now: number) {
     this.delivery = delivery;
-    this.receivedAt = now;
     this.leaseRenewedAt = now;
     this.leaseMs = leaseMs;
   }

@@ -1,11 +1,18 @@
-import type { EmptyWatcher } from "../drain/exit-when-empty.js";
 import { coerceError, SourceError } from "../errors.js";
 import { sleep } from "../internal/timers.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, Source } from "../source/source.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
 import type { JobRunner } from "./job-runner.js";
+
+/** The exit-when-empty policy as the loop sees it (the drain's EmptyWatcher implements it). */
+export interface EmptyCheck {
+  /** How long the next receive may wait before the empty window is due, or null when not counting. */
+  remainingMs(now: number): number | null;
+  /** Called after every receive; true once the queue has stayed empty long enough. */
+  observe(received: number, held: number): Promise<boolean>;
+}
 
 export interface ReceiveLoopContext {
   readonly source: Source;
@@ -18,7 +25,7 @@ export interface ReceiveLoopContext {
   readonly stop: AbortSignal;
   readonly logger: Logger;
   readonly sourceFailureMs: number;
-  readonly emptyWatcher: EmptyWatcher | null;
+  readonly emptyWatcher: EmptyCheck | null;
   quotaReached(): void;
   queueEmpty(): void;
   fatal(error: Error): void;
@@ -38,7 +45,7 @@ const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(res
 /**
  * Receive → dispatch. Asks only for as many deliveries as there are free slots (so nothing waits
  * unstarted while we hold its lease), and issues no receive once the drain began; deliveries that
- * arrive after it are released at once (guarantee 2).
+ * arrive after it are released at once, unstarted.
  */
 export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
   const { source, inFlight, counters, stop } = ctx;
@@ -54,10 +61,10 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
       await macrotask();
       lastYield = performance.now();
     }
-    while (inFlight.size >= ctx.concurrency && !stop.aborted) await inFlight.nextRemoval();
+    while (inFlight.held >= ctx.concurrency && !stop.aborted) await inFlight.nextRemoval();
     if (stop.aborted) break;
     const quota = ctx.maxJobs === null ? Infinity : ctx.maxJobs - counters.received;
-    const want = Math.min(ctx.concurrency - inFlight.size, quota);
+    const want = Math.min(ctx.concurrency - inFlight.held, quota);
     let deliveries: Delivery[];
     try {
       deliveries = await source.receive(want, receiveSignal(ctx));
@@ -93,7 +100,7 @@ export async function runReceiveLoop(ctx: ReceiveLoopContext): Promise<void> {
       ctx.quotaReached();
       break;
     }
-    if (ctx.emptyWatcher && !stop.aborted && (await ctx.emptyWatcher.observe(accepted, inFlight.size))) {
+    if (ctx.emptyWatcher && !stop.aborted && (await ctx.emptyWatcher.observe(accepted, inFlight.held))) {
       ctx.queueEmpty();
       break;
     }

@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { coerceError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
 import type { WorkerEvents } from "../events.js";
 import type { TypedEmitter } from "../internal/typed-emitter.js";
-import type { WorkerStatus } from "../lifecycle/status.js";
+import { recommendedGraceSeconds } from "../drain/policy.js";
+import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import { noopLogger, type Logger } from "../logger.js";
 import type { QueueDepth } from "../source/source.js";
 import { DurationWindow } from "./duration-window.js";
@@ -16,11 +18,18 @@ import {
   type QueueDepthKind,
 } from "./names.js";
 
+/**
+ * What the metrics read from the snapshot: the public status, and whatever else the snapshot has
+ * (every running total, the pod reporter's writes when there is one). A new counter metric reads
+ * its total here, through {@link follow}.
+ */
+export type MetricsStatus = WorkerStatus & Partial<Omit<WorkerSnapshot, keyof WorkerStatus>>;
+
 export interface MetricsOptions {
   /** Subscribe to worker events; pass it bound (`emitter.on.bind(emitter)`). Each call returns its unsubscribe. */
   readonly on: TypedEmitter<WorkerEvents>["on"];
-  /** The worker's one status snapshot (habit 14): in-flight and state gauges read it at scrape time. */
-  readonly status: () => WorkerStatus;
+  /** The worker's one status snapshot: counters, in-flight and state gauges read it at scrape time. */
+  readonly status: () => MetricsStatus;
   /** The `queue` label value: the source's name. */
   readonly queue: string;
   /** Added to the p99 job duration for `quiesce_recommended_grace_seconds`, in ms. */
@@ -29,8 +38,6 @@ export interface MetricsOptions {
   readonly depth?: () => Promise<QueueDepth>;
   /** How long a scrape waits for `depth()`, in ms. @defaultValue 1000 */
   readonly depthTimeoutMs?: number;
-  /** Cumulative counts of the Kubernetes reporter's annotation patches. */
-  readonly podWrites?: () => { readonly ok: number; readonly failed: number };
   /** Recent durations kept for the grace recommendation. @defaultValue 1024 */
   readonly durationWindowSize?: number;
   /** Register prom-client's default process metrics. @defaultValue true */
@@ -82,27 +89,33 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
   const failedSeconds = jobDuration.labels(queue, "failed");
   const releasedSeconds = jobDuration.labels(queue, "released");
 
-  // Counts come from the status snapshot at scrape time (habit 14: one source of truth, and no
-  // per-job label lookups on the hot path); a counter only moves forward, so add the difference.
-  const reported = { completed: 0, failed: 0, released: 0, leaseExtensions: 0, leaseLost: 0 };
-  const advance = (key: keyof typeof reported, now: number, inc: (delta: number) => void): void => {
-    const delta = now - reported[key];
-    if (delta > 0) {
-      inc(delta);
-      reported[key] = now;
-    }
-  };
-  const jobCounters = { completed: jobsTotal.labels(queue, "completed"), failed: jobsTotal.labels(queue, "failed"), released: jobsTotal.labels(queue, "released") };
+  // Counts come from the status snapshot at scrape time (one source of truth, and no per-job
+  // label lookups on the hot path).
   const leaseExtensions = new Counter({ ...metricDefs.leaseExtensions, labelNames: [], registers });
   const leaseLost = new Counter({ ...metricDefs.leaseLost, labelNames: [], registers });
+  // Without a pod reporter (no podWrites in the snapshot) this one is declared but has no series.
+  const podWrites = new Counter({ ...metricDefs.podWrites, labelNames: [...metricDefs.podWrites.labelNames], registers });
+  const followers = [
+    ...jobOutcomes.map((outcome) => follow(jobsTotal.labels(queue, outcome), (status) => status[outcome])),
+    follow(leaseExtensions, (status) => status.leaseExtensions),
+    follow(leaseLost, (status) => status.leaseLost),
+    ...podWriteOutcomes.map((outcome) => follow(podWrites.labels(outcome), (status) => status.podWrites?.[outcome])),
+  ];
   const syncCounters = (): void => {
     const status = options.status();
-    for (const outcome of jobOutcomes) advance(outcome, status[outcome], (d) => jobCounters[outcome].inc(d));
-    advance("leaseExtensions", status.leaseExtensions, (d) => leaseExtensions.inc(d));
-    advance("leaseLost", status.leaseLost, (d) => leaseLost.inc(d));
+    for (const sync of followers) sync(status);
   };
-  const drainDuration = new Gauge({ ...metricDefs.drainDuration, labelNames: [], registers });
-  // Absent until a drain has finished: a 0 would read as "drained instantly".
+  let drainStartedAt: number | null = null;
+  let drainFinished = false;
+  const drainDuration = new Gauge({
+    ...metricDefs.drainDuration,
+    labelNames: [],
+    registers,
+    collect() {
+      if (drainStartedAt !== null && !drainFinished) this.set((performance.now() - drainStartedAt) / 1000);
+    },
+  });
+  // Absent until a drain starts: a 0 would read as "drained instantly".
   drainDuration.remove();
 
   const unsubscribers = [
@@ -119,16 +132,22 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
       // the grace recommendation, which must describe jobs that run to the end.
       if (started) releasedSeconds.observe(durationMs / 1000);
     }),
-    on("drain:finished", ({ durationMs }) => drainDuration.set(durationMs / 1000)),
+    on("drain:started", () => {
+      drainStartedAt ??= performance.now();
+    }),
+    on("drain:finished", ({ durationMs }) => {
+      drainFinished = true;
+      drainDuration.set(durationMs / 1000);
+    }),
   ];
 
   // --- scrape-time gauges ----------------------------------------------------------------------
   new Gauge({
     ...metricDefs.jobsInFlight,
-    labelNames: [],
+    labelNames: [...metricDefs.jobsInFlight.labelNames],
     registers,
     collect() {
-      this.set(options.status().inFlight);
+      this.labels(queue).set(options.status().inFlight);
     },
   });
 
@@ -152,7 +171,7 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
       const p99 = durations.quantile(0.99);
       // Absent, never 0 or NaN, until a job has finished: no data must not recommend a grace period.
       if (p99 === undefined) this.remove();
-      else this.set(Math.ceil((p99 + options.safetyMarginMs) / 1000));
+      else this.set(recommendedGraceSeconds(p99, options.safetyMarginMs));
     },
   });
   recommendedGrace.remove();
@@ -181,34 +200,6 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     },
   });
 
-  const readPodWrites = options.podWrites;
-  const reportedPodWrites = { ok: 0, failed: 0 };
-  const podWrites = new Counter({
-    ...metricDefs.podWrites,
-    labelNames: [...metricDefs.podWrites.labelNames],
-    registers,
-    collect() {
-      if (readPodWrites === undefined) return;
-      let counts: { readonly ok: number; readonly failed: number };
-      try {
-        counts = readPodWrites();
-      } catch (error) {
-        logger.warn({ err: coerceError(error) }, "metrics: reading pod write counts failed");
-        return;
-      }
-      // The reporter keeps cumulative totals; a counter only moves forward, so add the difference.
-      for (const outcome of podWriteOutcomes) {
-        const delta = counts[outcome] - reportedPodWrites[outcome];
-        if (delta > 0 && Number.isFinite(delta)) {
-          this.labels(outcome).inc(delta);
-          reportedPodWrites[outcome] = counts[outcome];
-        }
-      }
-    },
-  });
-  // Without a reporter there is nothing to count: the metric is declared but has no series.
-  if (readPodWrites !== undefined) for (const outcome of podWriteOutcomes) podWrites.labels(outcome).inc(0);
-
   let disposed = false;
   return {
     registry,
@@ -223,6 +214,21 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
       for (const off of unsubscribers) off();
       registry.clear();
     },
+  };
+}
+
+/**
+ * Follow a cumulative total with a counter: a counter only moves forward, so each sync adds what
+ * the total grew by since the last one. A series whose total is unknown (undefined) is left alone.
+ */
+function follow(counter: { inc(delta: number): void }, total: (status: MetricsStatus) => number | undefined): (status: MetricsStatus) => void {
+  let seen = 0;
+  return (status) => {
+    const now = total(status);
+    if (now === undefined || !Number.isFinite(now)) return;
+    // inc(0) too: a known total shows its series from the first sync, at 0.
+    counter.inc(now > seen ? now - seen : 0);
+    seen = Math.max(seen, now);
   };
 }
 
@@ -251,20 +257,14 @@ function depthReader(depth: () => Promise<QueueDepth>, timeoutMs: number, logger
       };
       call.then(clear, clear);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue depth did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
     try {
-      const result = await Promise.race([pending, timeout]);
+      const result = await withBound(pending, timeoutMs);
+      if (result === expired) throw new Error(`queue depth did not answer within ${timeoutMs} ms`);
       if (failing) logger.info("metrics: queue depth available again");
       failing = false;
       return result;
     } catch (error) {
       return report(coerceError(error));
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

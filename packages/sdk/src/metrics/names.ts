@@ -1,6 +1,6 @@
 /**
- * Every metric name, help text and bounded label set: the black-box contract of DESIGN.md
- * ("Metrics"). Dashboards, alerts and scalers (KEDA's Prometheus scaler) read these names, so a
+ * Every metric name, help text and bounded label set: part of the black-box contract (the
+ * README's metrics table). Dashboards, alerts and scalers (KEDA's Prometheus scaler) read these names, so a
  * rename here is a breaking change. Label values come only from the constant lists below, never
  * from job data, so the series count stays bounded whatever the queue carries.
  */
@@ -10,7 +10,6 @@ export const metricPrefix = "quiesce_";
 
 /** How a job ended, as counted in `quiesce_jobs_total` and `quiesce_job_duration_seconds`. */
 export const jobOutcomes = ["completed", "failed", "released"] as const;
-export type JobOutcome = (typeof jobOutcomes)[number];
 
 /** The `kind` label of `quiesce_queue_depth`; snake_case because it is a Prometheus label value. */
 export const queueDepthKinds = ["waiting", "in_flight", "delayed"] as const;
@@ -18,7 +17,6 @@ export type QueueDepthKind = (typeof queueDepthKinds)[number];
 
 /** The `outcome` label of `quiesce_pod_writes_total`. */
 export const podWriteOutcomes = ["ok", "failed"] as const;
-export type PodWriteOutcome = (typeof podWriteOutcomes)[number];
 
 /** All five lifecycle states: `quiesce_worker_state` always exports every one (0 or 1). */
 export const workerStateLabels = workerStates;
@@ -46,7 +44,7 @@ export const metricDefs = {
     "queue",
     "outcome",
   ]),
-  jobsInFlight: def("jobs_in_flight", "Jobs whose handler is running now."),
+  jobsInFlight: def("jobs_in_flight", "Jobs whose handler is running now.", ["queue"]),
   jobDuration: def(
     "job_duration_seconds",
     "Handler run time of settled jobs, by outcome; released jobs only when their handler had started.",
@@ -55,7 +53,10 @@ export const metricDefs = {
   workerState: def("worker_state", "1 for the worker's current lifecycle state, 0 for the others.", ["state"]),
   leaseExtensions: def("lease_extensions_total", "Lease renewals that succeeded."),
   leaseLost: def("lease_lost_total", "Leases that could not be renewed; the job was stopped and never acked here."),
-  drainDuration: def("drain_duration_seconds", "How long the last finished drain took, from trigger to drained."),
+  // The worker exits right after its drain, so a finished drain is seldom scraped: while one
+  // runs this is its age (a long drain is visible as it happens); the final figure is in the
+  // "drain finished" log line.
+  drainDuration: def("drain_duration_seconds", "Seconds since the drain started while it runs, then how long the finished drain took."),
   queueDepth: def("queue_depth", "Jobs in the queue as the backend reports them, read at scrape time.", [
     "queue",
     "kind",
@@ -66,5 +67,3 @@ export const metricDefs = {
   ),
   podWrites: def("pod_writes_total", "Pod annotation patches by the Kubernetes reporter, by outcome.", ["outcome"]),
 } as const;
-
-export type MetricKey = keyof typeof metricDefs;

@@ -1,4 +1,5 @@
-import { ConfigError } from "../errors.js";
+import { expired, withBound } from "../internal/bound.js";
+import { check, optional } from "../internal/validate.js";
 import type { Resource } from "./resources.js";
 
 /**
@@ -35,10 +36,7 @@ const defaultCloseTimeoutMs = 5000;
  * still exits.
  */
 export function poolResource(name: string, pool: EndablePool, options: PoolResourceOptions = {}): Resource {
-  const closeTimeoutMs = options.closeTimeoutMs ?? defaultCloseTimeoutMs;
-  if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs <= 0) {
-    throw new ConfigError(`poolResource("${name}"): closeTimeoutMs must be a positive number of ms, got ${String(closeTimeoutMs)}`);
-  }
+  const closeTimeoutMs = optional(positiveTimeout, `poolResource("${name}"): closeTimeoutMs`, options.closeTimeoutMs, defaultCloseTimeoutMs);
   let closing: Promise<void> | null = null;
   return {
     name,
@@ -49,17 +47,16 @@ export function poolResource(name: string, pool: EndablePool, options: PoolResou
   };
 }
 
-function endWithin(name: string, pool: EndablePool, ms: number): Promise<void> {
+const positiveTimeout = check("a positive number of ms", (value) =>
+  typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined,
+);
+
+async function endWithin(name: string, pool: EndablePool, ms: number): Promise<void> {
   // The executor turns a synchronous throw from end() into a rejection, and calls end() now.
   const ending = new Promise<void>((resolve) => resolve(pool.end()));
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    // Kept ref'd on purpose: were it unref'd, a loop left with nothing else would exit with this
-    // close still pending. It is cleared as soon as end() settles, so it never delays an exit.
-    timer = setTimeout(() => {
-      reject(new Error(`pool "${name}" did not end within ${ms} ms (a connection is still checked out or stuck); moving on without it`));
-    }, ms);
-  });
-  // race() subscribes to both, so an end() that rejects after the bound is not an unhandled rejection.
-  return Promise.race([ending, bound]).finally(() => clearTimeout(timer));
+  // keepAlive: were the timer unref'd, a loop left with nothing else would exit with this close
+  // still pending. It is cleared as soon as end() settles, so it never delays an exit.
+  if ((await withBound(ending, ms, { keepAlive: true })) === expired) {
+    throw new Error(`pool "${name}" did not end within ${ms} ms (a connection is still checked out or stuck); moving on without it`);
+  }
 }

@@ -1,4 +1,5 @@
-import { ConfigError, IllegalStateError } from "../errors.js";
+import { IllegalStateError } from "../errors.js";
+import { check, nonNegativeMs, optional, positiveInt, positiveMs } from "../internal/validate.js";
 import { DeadlineHeap } from "./deadline-heap.js";
 import { Item, MemoryDelivery, type LeaseLedger } from "./memory-delivery.js";
 import type { Delivery, QueueDepth, Source } from "./source.js";
@@ -62,6 +63,10 @@ export function createMemorySource(options: MemorySourceOptions = {}): MemorySou
   return new MemoryQueue(options);
 }
 
+const keepCount = check("an integer >= 0 or Infinity", (value) =>
+  value === Infinity || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) ? value : undefined,
+);
+
 // Node clamps longer timeouts to 1 ms, which would turn a long lease into a busy loop.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -95,12 +100,12 @@ class MemoryQueue implements MemorySource, LeaseLedger {
 
   constructor(options: MemorySourceOptions) {
     this.name = options.name ?? "memory";
-    this.leaseMs = num("leaseMs", options.leaseMs, 30_000, 1, "a positive finite number of ms");
-    this.#maxAttempts = num("maxAttempts", options.maxAttempts, 3, 1, "a positive integer", true);
-    this.#pollMs = num("pollMs", options.pollMs, 1_000, 0, "a finite number of ms >= 0");
-    this.#retryDelayMs = num("retryDelayMs", options.retryDelayMs, 0, 0, "a finite number of ms >= 0");
-    const keep = options.keepCompleted;
-    this.#keepCompleted = keep === Infinity ? keep : num("keepCompleted", keep, 10_000, 0, "an integer >= 0 or Infinity", true);
+    const where = "memory source";
+    this.leaseMs = optional(positiveMs, `${where} leaseMs`, options.leaseMs, 30_000);
+    this.#maxAttempts = optional(positiveInt, `${where} maxAttempts`, options.maxAttempts, 3);
+    this.#pollMs = optional(nonNegativeMs, `${where} pollMs`, options.pollMs, 1_000);
+    this.#retryDelayMs = optional(nonNegativeMs, `${where} retryDelayMs`, options.retryDelayMs, 0);
+    this.#keepCompleted = optional(keepCount, `${where} keepCompleted`, options.keepCompleted, 10_000);
   }
 
   async start(): Promise<void> {
@@ -334,12 +339,4 @@ class Receiver {
     this.signal.removeEventListener("abort", this.cancel);
     this.resolve(deliveries);
   }
-}
-
-function num(option: string, value: number | undefined, fallback: number, min: number, form: string, integer = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(`memory source ${option} must be ${form}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,6 +1,7 @@
 /**
- * The source contract: what a queue backend must provide for the runtime to keep DESIGN's
- * guarantees. It states semantics only; no broker type appears here.
+ * The source contract: what a queue backend must provide for the runtime to keep its promises
+ * (each delivery settled exactly once, nothing received after a drain began, a lost lease never
+ * acked). It states semantics only; no broker type appears here.
  *
  * Ownership: a {@link Delivery} returned by `receive()` belongs to the runtime until exactly one
  * of `ack`, `fail` or `release` has resolved. The runtime never calls two of them for the same

@@ -1,15 +1,7 @@
 // "@quiesce/sdk/testing": helpers for users' and adapters' tests. The only entry point that
-// imports vitest (an optional peer), so the runtime itself never loads it.
+// imports vitest (an optional peer), so the runtime itself never loads it. The memory source
+// these tests often use comes from "@quiesce/sdk" itself.
 export { describeSourceConformance } from "./source-conformance.js";
 export type { ConformanceCapabilities, ConformanceHarness, ConformanceOptions, PublishOptions } from "./source-conformance.js";
 export { pollUntil } from "./poll-until.js";
 export type { PollUntilOptions, Truthy } from "./poll-until.js";
-export { createMemorySource } from "../source/memory-source.js";
-export type {
-  AddOptions,
-  CompletedJob,
-  DeadLetter,
-  MemorySnapshot,
-  MemorySource,
-  MemorySourceOptions,
-} from "../source/memory-source.js";

@@ -46,7 +46,7 @@ export interface ConformanceOptions {
 const DELIVER_MS = 5_000;
 /** "At once": a released message comes back, a pause wakes a pending receive. */
 const PROMPT_MS = 2_000;
-/** DESIGN: receive returns promptly on abort. */
+/** receive() returns promptly once its signal aborts (a drain must not wait on a long poll). */
 const ABORT_MS = 1_000;
 /** Window in which nothing may arrive, for the checks that something is gone. */
 const QUIET_MS = 500;
@@ -236,7 +236,7 @@ export function describeSourceConformance(
       expect(performance.now() - start).toBeGreaterThanOrEqual(leaseMs - SLOP_MS);
       expect(again).not.toBe(first);
       expect(again.id).toBe(first.id);
-      // Guarantee 5: the old holder learns its lease is gone...
+      // A lost lease is never acked: the old holder learns its lease is gone...
       await expect(first.extend(leaseMs)).rejects.toBeInstanceOf(LeaseLostError);
       // ...and its ack cannot take the message from the new holder: it rejects, or does nothing.
       await first.ack().catch((error: unknown) => expect(error).toBeInstanceOf(LeaseLostError));

@@ -5,9 +5,10 @@ import { deferred } from "../../src/internal/timers.js";
 import { TypedEmitter } from "../../src/internal/typed-emitter.js";
 import { LeaseKeeper } from "../../src/lease/lease-keeper.js";
 import { noopLogger } from "../../src/logger.js";
-import { createCounters } from "../../src/loop/counters.js";
+import { createCounters } from "../../src/lifecycle/counters.js";
 import { InFlight } from "../../src/loop/in-flight.js";
-import type { JobContext } from "../../src/loop/job-context.js";
+import type { Job } from "../../src/loop/job.js";
+import type { JobContext } from "../../src/handler.js";
 import { JobRunner } from "../../src/loop/job-runner.js";
 import { scriptedDelivery } from "./scripted-delivery.js";
 
@@ -20,7 +21,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
   const inFlight = new InFlight();
   const counters = createCounters();
   const draining = new AbortController();
-  const holder: { leases?: LeaseKeeper } = {};
+  const holder: { leases?: LeaseKeeper<Job> } = {};
   const runner = new JobRunner({
     handler: handler as never,
     logger: noopLogger,
@@ -28,7 +29,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
     draining: draining.signal,
     inFlight,
     counters,
-    leases: () => holder.leases as LeaseKeeper,
+    leases: () => holder.leases as LeaseKeeper<Job>,
     emit: (name, payload) => events.emit(name, payload),
     started: () => undefined,
     finished: () => undefined,
@@ -98,7 +99,7 @@ describe("JobRunner settles every delivery exactly once", () => {
     expect(signal?.reason).toBeInstanceOf(DrainDeadlineError);
     expect(counters).toMatchObject({ completed: 0, released: 1, interrupted: 1 });
     expect(seen).toEqual(["job:released:race"]);
-    expect(inFlight.size).toBe(0);
+    expect(inFlight.held).toBe(0);
   });
 
   it("the deadline arriving while the ack is in flight does not release it", async () => {
@@ -145,7 +146,7 @@ describe("JobRunner settles every delivery exactly once", () => {
     await new Promise((r) => setImmediate(r));
     expect(calls).toEqual(["extend"]);
     expect(counters).toMatchObject({ completed: 0, leaseLost: 1 });
-    expect(inFlight.size).toBe(0);
+    expect(inFlight.held).toBe(0);
   });
 
   it("the keeper renews due leases in one batch and never overlaps renewals", async () => {

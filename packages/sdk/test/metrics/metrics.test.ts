@@ -13,12 +13,13 @@ import { makeReport, makeStatus } from "../http/fake-target.js";
 import { find, samples, value } from "./exposition.js";
 
 const created: WorkerMetrics[] = [];
-function setup(overrides: Partial<MetricsOptions> = {}) {
+/** `podWrites` stands for the pod reporter's counts, which reach the metrics through the snapshot. */
+function setup({ podWrites, ...overrides }: Partial<MetricsOptions> & { podWrites?: () => { ok: number; failed: number } } = {}) {
   const emitter = new TypedEmitter<WorkerEvents>(() => noopLogger);
   let status: WorkerStatus = makeStatus();
   const metrics = createMetrics({
     on: emitter.on.bind(emitter),
-    status: () => status,
+    status: () => (podWrites ? { ...status, podWrites: podWrites() } : status),
     queue: "emails",
     safetyMarginMs: 5000,
     defaultMetrics: false,
@@ -40,7 +41,8 @@ describe("names and labels (the black-box contract)", () => {
     const labelSets = (name: string) => new Set(find(all, name).map((s) => Object.keys(s.labels).sort().join(",")));
     expect(labelSets("quiesce_jobs_total")).toEqual(new Set(["outcome,queue"]));
     expect(find(all, "quiesce_jobs_total").map((s) => s.labels["outcome"]).sort()).toEqual(["completed", "failed", "released"]);
-    expect(labelSets("quiesce_jobs_in_flight")).toEqual(new Set([""]));
+    expect(labelSets("quiesce_jobs_in_flight")).toEqual(new Set(["queue"]));
+    expect(find(all, "quiesce_jobs_in_flight").map((s) => s.labels["queue"])).toEqual(["emails"]);
     expect(labelSets("quiesce_job_duration_seconds_count")).toEqual(new Set(["outcome,queue"]));
     expect(labelSets("quiesce_job_duration_seconds_bucket")).toEqual(new Set(["le,outcome,queue"]));
     expect(labelSets("quiesce_worker_state")).toEqual(new Set(["state"]));
@@ -123,6 +125,29 @@ describe("counters from the status snapshot, durations from events", () => {
     expect(value(all, "quiesce_lease_extensions_total")).toBe(5);
     expect(value(all, "quiesce_lease_lost_total")).toBe(1);
     expect(value(all, "quiesce_drain_duration_seconds")).toBe(4.5);
+  });
+
+  it("the drain duration is the running drain's age while it runs, then the finished drain's length", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const { emitter, scrape } = setup();
+      expect(find(await scrape(), "quiesce_drain_duration_seconds")).toEqual([]);
+      emitter.emit("drain:started", { reason: "SIGTERM", deadline: Date.now() + 30_000 });
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(0);
+      vi.advanceTimersByTime(2500);
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(2.5);
+      emitter.emit("drain:finished", makeReport({ durationMs: 4500 }));
+      vi.advanceTimersByTime(1000);
+      expect(value(await scrape(), "quiesce_drain_duration_seconds")).toBe(4.5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("the drain duration gauge is absent before a drain", async () => {
+    const { emitter, scrape } = setup();
+    emitter.emit("job:completed", { id: "a", durationMs: 1 });
+    expect(find(await scrape(), "quiesce_drain_duration_seconds")).toEqual([]);
   });
 
   it("counters only move forward between scrapes", async () => {
@@ -278,7 +303,7 @@ describe("isolation", () => {
       };
     };
     const metrics = createMetrics({ on, status: () => makeStatus(), queue: "q", safetyMarginMs: 0, defaultMetrics: false });
-    expect(active.size).toBe(4);
+    expect(active.size).toBe(5);
     metrics.dispose();
     metrics.dispose();
     expect(active.size).toBe(0);

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { noopLogger } from "../../src/logger.js";
 import { poolResource, type EndablePool } from "../../src/resources/pool.js";
-import { closeInReverse, type Resource } from "../../src/resources/resources.js";
+import { closeInReverse } from "../../src/drain/cleanup.js";
+import type { Resource } from "../../src/resources/resources.js";
 
 /** A pool whose end() we settle by hand, counting calls. */
 function manualPool() {

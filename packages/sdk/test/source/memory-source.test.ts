@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, IllegalStateError, LeaseLostError } from "../../src/errors.js";
 import type { MemorySource, MemorySourceOptions } from "../../src/source/memory-source.js";
-import { createMemorySource, describeSourceConformance, pollUntil } from "../../src/testing/index.js";
+import { createMemorySource } from "../../src/index.js";
+import { describeSourceConformance, pollUntil } from "../../src/testing/index.js";
 
 describeSourceConformance("memory", async () => {
   const source = createMemorySource({ pollMs: 5_000 });

@@ -1,10 +1,16 @@
 import type { Redis, RedisOptions } from "ioredis";
+import { withBound } from "@quiesce/sdk/source-kit";
 import type { RedisConstructor } from "./load.js";
 
-/** The main Redis client and whether this source must close it. */
+/**
+ * The main ioredis connection of a Redis-backed source: opened (or adopted), waited for, and
+ * closed without ever waiting on a dead server. Shared by the BullMQ source and the Redis-list
+ * sources to come.
+ */
+
+/** The main Redis client (closed by close() only when the source opened it). */
 export interface MainConnection {
   readonly client: Redis;
-  readonly owned: boolean;
   /** The last error the client reported (ECONNREFUSED and the like), for messages. */
   lastError(): Error | null;
   /** Called each time the connection drops (ioredis then reconnects on its own). */
@@ -45,7 +51,6 @@ export async function openMainConnection(
   client.on("close", onClose);
   const connection: MainConnection = {
     client,
-    owned,
     lastError: () => last,
     onClose: (listener) => void closeListeners.push(listener),
     close: async () => {
@@ -73,14 +78,7 @@ export async function closeClient(client: Redis): Promise<void> {
       () => true,
       () => false,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), quitBoundMs);
-      timer.unref();
-    });
-    const quitted = await Promise.race([quit, bound]);
-    clearTimeout(timer);
-    if (quitted) return;
+    if ((await withBound(quit, quitBoundMs)) === true) return;
   }
   client.disconnect();
 }

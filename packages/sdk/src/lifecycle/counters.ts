@@ -1,4 +1,7 @@
-/** The worker's running totals; read through the status snapshot only. */
+/**
+ * The worker's running totals, kept by the places that count (the job runner, the receive loop,
+ * the lease keeper's callbacks) and read by everyone else through the status snapshot only.
+ */
 export interface Counters {
   received: number;
   completed: number;
