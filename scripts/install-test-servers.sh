@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the servers the real-server tests start themselves (test/harness/): redis-server,
-# rabbitmq-server (with epmd from erlang-base), postgresql-15; and promtool (prometheus), which
-# lints /metrics. Debian bookworm packages.
+# rabbitmq-server (with epmd from erlang-base), postgresql-15; promtool (prometheus), which
+# lints /metrics; and chromium, which the demo's test renders the timeline SVG in (headless).
+# Debian bookworm packages.
 #
 # Idempotent: installs only what is missing (~0 s when everything is there, ~10 s otherwise),
 # runs `apt-get update` once and only when something is missing. --no-upgrade: never touch a
@@ -16,9 +17,10 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql-15)
 # promtool (from Debian's prometheus package) lints the worker's /metrics in test/metrics.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-test-servers: redis-server, rabbitmq-server, postgresql, promtool all present" >&2
+  echo "install-test-servers: redis-server, rabbitmq-server, postgresql, promtool, chromium all present" >&2
   exit 0
 fi
 

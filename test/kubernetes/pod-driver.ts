@@ -33,6 +33,8 @@ export interface DriverOptions {
   readonly namespace: string;
   readonly kubeconfig: string;
   readonly busyAfterMs?: number;
+  /** Use these calls instead of client-node (the integration then loads no client). */
+  readonly podApi?: ResolvedKubernetes["podApi"];
   readonly annotations?: boolean;
   readonly tuning?: Partial<PodIntegrationTuning>;
   readonly p99Ms?: () => number | undefined;
@@ -58,6 +60,7 @@ export class PodDriver {
       doNotDisrupt: true,
       busyAfterMs: options.busyAfterMs ?? 2000,
       kubeconfig: options.kubeconfig,
+      ...(options.podApi === undefined ? {} : { podApi: options.podApi }),
     };
     this.integration = createPodIntegration(
       config,

@@ -3,7 +3,8 @@
  * Named exports only: this list is the public surface.
  */
 export { createWorker, Worker } from "./worker.js";
-export type { WorkerOptions, HttpOptions, KubernetesOptions } from "./config/options.js";
+export type { WorkerOptions, HttpOptions, KubernetesOptions, PodReportTuning } from "./config/options.js";
+export type { PodApi, PodSnapshot, AnnotationPatch } from "./config/pod-api.js";
 export type { Handler, JobContext } from "./handler.js";
 export type { WorkerEvents, ReleaseReason } from "./events.js";
 export type { StateChange } from "./lifecycle/lifecycle.js";

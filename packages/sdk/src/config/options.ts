@@ -1,4 +1,5 @@
 import type { Handler } from "../handler.js";
+import type { PodApi } from "./pod-api.js";
 import type { Logger, LogLevel } from "../logger.js";
 import type { ResourceHandles, ResourcesInput } from "../resources/resources.js";
 import type { Source } from "../source/source.js";
@@ -21,10 +22,33 @@ export interface KubernetesOptions {
   readonly safeToEvict?: boolean;
   /** Write `karpenter.sh/do-not-disrupt: "true"` while busy. @defaultValue true */
   readonly doNotDisrupt?: boolean;
-  /** Report busy once the worker has been busy this long, in ms. @defaultValue `QUIESCE_BUSY_AFTER_MS` or 2000 */
+  /** Report busy once the worker has been busy this long, in ms (0: with the first job). @defaultValue `QUIESCE_BUSY_AFTER_MS` or 0 */
   readonly busyAfterMs?: number;
   /** Path of a kubeconfig to use instead of the in-cluster config. @defaultValue `KUBECONFIG` outside a pod */
   readonly kubeconfig?: string;
+  /**
+   * The two calls on the own pod (read it, merge-patch its annotations) in place of
+   * `@kubernetes/client-node`: for a proxy, a simulated cluster (the demo's ReplicaSet) or tests.
+   * @defaultValue client-node with the kubeconfig or the service account
+   */
+  readonly podApi?: PodApi;
+  /** The reporter's timings, for benchmarks and simulations; the defaults are the measured ones (bench/README.md). */
+  readonly tuning?: PodReportTuning;
+}
+
+export interface PodReportTuning {
+  /** Idle this long ends a busy spell, in ms. @defaultValue 200 */
+  readonly quietMs?: number;
+  /** No two writes start closer than this, in ms. @defaultValue 1000 */
+  readonly minIntervalMs?: number;
+  /** Up to this much is added to each interval, in ms. @defaultValue 250 */
+  readonly jitterMs?: number;
+  /** The deletion cost an idle pod carries (0: the annotation is removed). @defaultValue 0 */
+  readonly idleCost?: number;
+  /** A busy mark not yet written is dropped when the job ends, with no quiet spell. @defaultValue false */
+  readonly withdrawUnshown?: boolean;
+  /** The idle mark goes out without waiting for the write spacing, and starts none (still one write per transition). @defaultValue true */
+  readonly idleSkipsInterval?: boolean;
 }
 
 /** Everything is optional; `resolveConfig` fills defaults from the environment and one table. */
@@ -103,4 +127,6 @@ export interface ResolvedKubernetes {
   readonly doNotDisrupt: boolean;
   readonly busyAfterMs: number;
   readonly kubeconfig: string | null;
+  readonly podApi?: PodApi;
+  readonly tuning?: PodReportTuning;
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { LogLevel } from "../logger.js";
-import type { ResolvedConfig, ResolvedKubernetes, WorkerOptions } from "./options.js";
+import type { PodReportTuning, ResolvedConfig, ResolvedKubernetes, WorkerOptions } from "./options.js";
 import {
   boolean,
   nonEmptyString,
@@ -27,7 +27,7 @@ export const defaults = {
   emptyGraceMs: 1000,
   graceSeconds: 30,
   sourceFailureMs: 30_000,
-  busyAfterMs: 2000,
+  busyAfterMs: 0,
   logLevel: "info" as LogLevel,
 } as const;
 
@@ -157,5 +157,23 @@ function resolveKubernetes(options: WorkerOptions<never>, env: Env, hints: Envir
     doNotDisrupt: flag("doNotDisrupt"),
     busyAfterMs,
     kubeconfig: k.kubeconfig ?? (inPod ? null : env.KUBECONFIG || null),
+    ...(k.podApi === undefined ? {} : { podApi: k.podApi }),
+    ...(k.tuning === undefined ? {} : { tuning: resolveTuning(k.tuning) }),
   };
+}
+
+function resolveTuning(t: PodReportTuning): PodReportTuning {
+  const ms = (name: "quietMs" | "minIntervalMs" | "jitterMs"): Partial<PodReportTuning> =>
+    t[name] === undefined ? {} : { [name]: nonNegativeInt(`kubernetes.tuning.${name}`, t[name]) };
+  const flag = (name: "withdrawUnshown" | "idleSkipsInterval"): Partial<PodReportTuning> =>
+    t[name] === undefined ? {} : { [name]: boolean(`kubernetes.tuning.${name}`, t[name]) };
+  let idleCost: Partial<PodReportTuning> = {};
+  if (t.idleCost !== undefined) {
+    // The API server rejects a pod-deletion-cost outside int32.
+    if (!Number.isSafeInteger(t.idleCost) || t.idleCost < -(2 ** 31) || t.idleCost > 0) {
+      throw new ConfigError(`kubernetes.tuning.idleCost must be an integer from -2147483648 to 0, got ${String(t.idleCost)}`);
+    }
+    idleCost = { idleCost: t.idleCost };
+  }
+  return { ...ms("quietMs"), ...ms("minIntervalMs"), ...ms("jitterMs"), ...flag("withdrawUnshown"), ...flag("idleSkipsInterval"), ...idleCost };
 }

@@ -1,3 +1,5 @@
+import type { AnnotationPatch } from "../config/pod-api.js";
+
 /**
  * What the worker says about itself on its own pod: pure functions, no client, no clock.
  *
@@ -14,8 +16,7 @@ export const DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt";
 /** What the pod is reported as; `busy` only after the hysteresis says so. */
 export type ReportedPhase = "idle" | "busy" | "draining";
 
-/** A merge-patch of annotations: a string sets, `null` removes (RFC 7386). */
-export type AnnotationPatch = Record<string, string | null>;
+export type { AnnotationPatch };
 
 export interface AnnotationSwitches {
   readonly safeToEvict: boolean;
@@ -61,7 +62,7 @@ export function desiredAnnotations(phase: ReportedPhase, cost: number, switches:
       return {
         [STATE]: "idle",
         // Absent means 0: removing it keeps the pod object as small as it started.
-        [DELETION_COST]: null,
+        [DELETION_COST]: cost === 0 ? null : String(cost),
         ...(switches.safeToEvict ? { [SAFE_TO_EVICT]: null } : {}),
         ...(switches.doNotDisrupt ? { [DO_NOT_DISRUPT]: null } : {}),
       };

@@ -6,7 +6,7 @@ import type { TypedEmitter } from "../internal/typed-emitter.js";
 import type { StateChange } from "../lifecycle/lifecycle.js";
 import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import type { Logger } from "../logger.js";
-import { desiredAnnotations, type ReportedPhase } from "./annotations.js";
+import { desiredAnnotations, STATE, type ReportedPhase } from "./annotations.js";
 import { classifyApiError } from "./api-errors.js";
 import { GraceAdvisor } from "./grace-period.js";
 import { BusyHysteresis, DEFAULT_QUIET_MS } from "./hysteresis.js";
@@ -85,6 +85,9 @@ class KubernetesPodIntegration implements PodIntegration {
   readonly #log: Logger;
   readonly #hysteresis: BusyHysteresis;
   readonly #advisor: GraceAdvisor;
+  readonly #idleCost: number;
+  readonly #idleSkipsInterval: boolean;
+  readonly #reporterTuning: Partial<ReporterTuning>;
   #phase: Phase = "new";
   #starting: Promise<void> | undefined;
   #api: PodApi | undefined;
@@ -101,9 +104,20 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#ctx = ctx;
     this.#tuning = tuning;
     this.#log = ctx.logger.child({ pod: `${config.namespace}/${config.podName}` });
+    const levers = config.tuning ?? {};
+    this.#idleCost = levers.idleCost ?? 0;
+    // The idle mark is the one a scale-down needs most: a pod that still says busy is kept while a
+    // busy one that does not say so yet is deleted. Busy marks alone keep the spacing.
+    this.#idleSkipsInterval = levers.idleSkipsInterval ?? true;
+    this.#reporterTuning = {
+      ...(levers.minIntervalMs === undefined ? {} : { minIntervalMs: levers.minIntervalMs }),
+      ...(levers.jitterMs === undefined ? {} : { jitterMs: levers.jitterMs }),
+      ...tuning.reporter,
+    };
     this.#hysteresis = new BusyHysteresis({
       busyAfterMs: config.busyAfterMs,
-      quietMs: tuning.quietMs,
+      quietMs: levers.quietMs ?? tuning.quietMs,
+      ...(levers.withdrawUnshown === undefined ? {} : { withdrawUnshown: levers.withdrawUnshown }),
       ...(tuning.costStepMs === undefined ? {} : { costStepMs: tuning.costStepMs }),
     });
     this.#advisor = new GraceAdvisor(this.#log, () => ctx.status().recentJobP99Ms, ctx.safetyMarginMs);
@@ -125,15 +139,8 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#unsubscribe = this.#ctx.on("state:changed", (change) => this.#onStateChanged(change));
     this.#hysteresis.observe(this.#ctx.status().state, this.#tuning.now());
 
-    const mod = await this.#tuning.loadClient();
-    if (this.#phase !== "starting") return;
-    let api: PodApi;
-    try {
-      const kc = loadKubeConfig(mod, { kubeconfig: this.#config.kubeconfig, inCluster: isInPod(this.#tuning.env) });
-      api = createPodApi(mod, kc, this.#config);
-    } catch (thrown) {
-      throw new Error(`Kubernetes client configuration failed: ${coerceError(thrown).message}`, { cause: thrown });
-    }
+    const api = this.#config.podApi ?? (await this.#clientApi());
+    if (this.#phase !== "starting" || api === undefined) return;
     this.#api = api;
 
     let known: Readonly<Record<string, string>> | undefined;
@@ -154,8 +161,19 @@ class KubernetesPodIntegration implements PodIntegration {
     this.#phase = "on";
     this.#advisor.check(this.#specGraceMs);
     if (this.#config.annotations) {
-      this.#reporter = new PodReporter(api, this.#log, known, this.#tuning.reporter);
+      this.#reporter = new PodReporter(api, this.#log, known, this.#reporterTuning);
       this.#reconcile(this.#tuning.now());
+    }
+  }
+
+  async #clientApi(): Promise<PodApi | undefined> {
+    const mod = await this.#tuning.loadClient();
+    if (this.#phase !== "starting") return undefined;
+    try {
+      const kc = loadKubeConfig(mod, { kubeconfig: this.#config.kubeconfig, inCluster: isInPod(this.#tuning.env) });
+      return createPodApi(mod, kc, this.#config);
+    } catch (thrown) {
+      throw new Error(`Kubernetes client configuration failed: ${coerceError(thrown).message}`, { cause: thrown });
     }
   }
 
@@ -191,7 +209,8 @@ class KubernetesPodIntegration implements PodIntegration {
   #onStateChanged(change: StateChange): void {
     if (this.#phase === "off" || this.#phase === "stopped") return;
     const now = this.#tuning.now();
-    this.#hysteresis.observe(change.to, now);
+    // Asked only when a job ends: does the pod show the busy mark (or is it on its way)?
+    this.#hysteresis.observe(change.to, now, change.to !== "idle" || this.#reporter?.shows(STATE, "busy") !== false);
     // The p99 is not free to compute; at 1,000 jobs/s this path runs 2,000 times a second.
     if (change.to === "idle" && now >= this.#nextGraceCheck && this.#phase === "on" && !this.#advisor.warned) {
       this.#nextGraceCheck = now + this.#tuning.graceCheckEveryMs;
@@ -208,7 +227,9 @@ class KubernetesPodIntegration implements PodIntegration {
     const last = this.#last;
     if (!last || last.phase !== reading.phase || last.cost !== reading.cost) {
       this.#last = reading;
-      reporter.set(desiredAnnotations(reading.phase, reading.cost, this.#config), reading.phase === "draining");
+      const cost = reading.phase === "idle" ? this.#idleCost : reading.cost;
+      const urgent = reading.phase === "draining" || (reading.phase === "idle" && this.#idleSkipsInterval);
+      reporter.set(desiredAnnotations(reading.phase, cost, this.#config), urgent);
     }
     const at = this.#hysteresis.nextChangeAt(now);
     if (at === undefined || (this.#wake !== undefined && this.#wakeAt <= at)) return;

@@ -1,23 +1,8 @@
-import type { AnnotationPatch } from "./annotations.js";
+import type { PodApi, PodSnapshot } from "../config/pod-api.js";
 import { classifyApiError, PodApiError } from "./api-errors.js";
 import type { ClientNode, KubeConfig } from "./load-client.js";
 
-/** What the integration needs to know about its own pod. */
-export interface PodSnapshot {
-  readonly annotations: Readonly<Record<string, string>>;
-  /** spec.terminationGracePeriodSeconds, when set. */
-  readonly terminationGracePeriodSeconds: number | undefined;
-  /** metadata.deletionTimestamp as epoch ms: when SIGKILL may land. */
-  readonly deletionTimestamp: number | undefined;
-  readonly resourceVersion: string | undefined;
-}
-
-/** The two calls the integration makes; narrow so the reporter can be tested without a client. */
-export interface PodApi {
-  read(timeoutMs: number, signal?: AbortSignal): Promise<PodSnapshot>;
-  /** Merge-patch `metadata.annotations` (null removes a key). */
-  patchAnnotations(patch: AnnotationPatch, timeoutMs: number, signal?: AbortSignal): Promise<PodSnapshot>;
-}
+export type { PodApi, PodSnapshot } from "../config/pod-api.js";
 
 export interface PodRef {
   readonly podName: string;

@@ -57,7 +57,7 @@ export class PodReporter {
   #known: Record<string, string> | undefined;
   #desired: AnnotationPatch | undefined;
   #urgent = false;
-  #inFlight: { promise: Promise<void>; controller: AbortController } | undefined;
+  #inFlight: { promise: Promise<void>; controller: AbortController; patch: AnnotationPatch } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   /** Earliest start of the next write (interval, Retry-After or backoff). */
@@ -83,6 +83,13 @@ export class PodReporter {
     return { ok: this.#ok, failed: this.#failed };
   }
 
+  /** Whether the pod carries `value` under `key`, or a write in flight is putting it there. */
+  shows(key: string, value: string): boolean {
+    const sending = this.#inFlight?.patch;
+    if (sending !== undefined && Object.hasOwn(sending, key)) return sending[key] === value;
+    return this.#known?.[key] === value;
+  }
+
   /**
    * The annotations the pod should carry now (latest wins). `urgent` skips the minimum interval
    * (not a Retry-After or a backoff): a draining mark is worth a write at once.
@@ -90,7 +97,8 @@ export class PodReporter {
   set(desired: AnnotationPatch, urgent = false): void {
     if (this.#state !== "on") return;
     this.#desired = desired;
-    if (urgent) this.#urgent = true;
+    // Urgency belongs to the value: a busy mark that replaces a pending urgent idle keeps the spacing.
+    this.#urgent = urgent;
     this.#schedule();
   }
 
@@ -147,14 +155,16 @@ export class PodReporter {
     if (now < this.#notBefore || (!this.#urgent && now < this.#intervalUntil)) return this.#schedule();
     const patch = annotationDiff(this.#known, this.#desired);
     if (isEmptyPatch(patch)) return this.#schedule();
-    this.#urgent = false;
-    this.#intervalUntil = now + this.#tuning.minIntervalMs + this.#tuning.random() * this.#tuning.jitterMs;
+    // An urgent write neither waits for the interval nor starts a new one: the next ordinary write
+    // keeps its distance from the last ordinary one, so flapping stays bounded (≤ 2 writes an interval).
+    if (this.#urgent) this.#urgent = false;
+    else this.#intervalUntil = now + this.#tuning.minIntervalMs + this.#tuning.random() * this.#tuning.jitterMs;
     const controller = new AbortController();
     const promise = this.#write(patch, controller.signal).finally(() => {
       this.#inFlight = undefined;
       this.#schedule();
     });
-    this.#inFlight = { promise, controller };
+    this.#inFlight = { promise, controller, patch };
   }
 
   async #write(patch: AnnotationPatch, signal: AbortSignal, timeoutMs = this.#tuning.requestTimeoutMs): Promise<void> {

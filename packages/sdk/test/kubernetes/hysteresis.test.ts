@@ -122,4 +122,23 @@ describe("BusyHysteresis", () => {
     h.observe("idle", 3000);
     expect(h.nextChangeAt(3000)).toBe(3400);
   });
+
+  it("withdrawUnshown ends a spell whose busy mark never reached the pod when the job ends", () => {
+    const h = new BusyHysteresis({ busyAfterMs: 0, quietMs: 400, withdrawUnshown: true });
+    h.observe("busy", 0);
+    h.observe("idle", 100, false);
+    expect(h.read(100)).toEqual({ phase: "idle", cost: 0 });
+    h.observe("busy", 200);
+    h.observe("idle", 300, true); // shown: the quiet spell applies
+    expect(h.read(300).phase).toBe("busy");
+    expect(h.read(700).phase).toBe("idle");
+  });
+
+  it("without withdrawUnshown (the default) the quiet spell applies whether or not the mark was shown", () => {
+    const h = new BusyHysteresis({ busyAfterMs: 0, quietMs: 400 });
+    h.observe("busy", 0);
+    h.observe("idle", 100, false);
+    expect(h.read(100).phase).toBe("busy");
+    expect(h.read(500).phase).toBe("idle");
+  });
 });

@@ -102,6 +102,28 @@ describe("PodReporter", () => {
     expect(w.calls.length).toBeLessThanOrEqual(Math.ceil((200 * 50) / 1000) + 1);
   });
 
+  it("an urgent write neither waits for the interval nor starts one; ordinary writes keep theirs", async () => {
+    const w = scriptedWriter();
+    const r = new PodReporter(w.writer, recordingLogger(), {}, tuning);
+    r.set(busy());
+    await vi.advanceTimersByTimeAsync(100);
+    r.set(idle, true); // 100 ms after the busy write: out at once
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.calls.map((c) => c.at - w.calls[0]!.at)).toEqual([0, 100]);
+    r.set(busy()); // waits for the interval of the last ordinary write, not of the urgent one
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(w.calls.map((c) => c.at - w.calls[0]!.at)).toEqual([0, 100, 1000]);
+    // Flapping with urgent idle marks: busy writes still ≥ 1 s apart, at most 2 writes a second.
+    for (let i = 0; i < 100; i++) {
+      r.set(i % 2 ? idle : busy(), i % 2 === 1);
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    await vi.advanceTimersByTimeAsync(3000);
+    const busyAt = w.calls.filter((c) => c.patch[STATE] === "busy").map((c) => c.at);
+    expect(Math.min(...busyAt.slice(1).map((t, i) => t - busyAt[i]!))).toBeGreaterThanOrEqual(1000);
+    expect(w.calls.length - 3).toBeLessThanOrEqual(2 * Math.ceil((100 * 50) / 1000) + 2);
+  });
+
   it("draining skips the interval", async () => {
     const w = scriptedWriter();
     const r = new PodReporter(w.writer, recordingLogger(), {}, tuning);
