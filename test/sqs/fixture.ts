@@ -41,22 +41,7 @@ export class SqsScenario {
   }
 
   spawn(env: FixtureEnv = {}, queueUrl = this.queue.url): WorkerProcess {
-    const optional = (name: string, value: number | string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: String(value) });
-    return spawnWorker(script, {
-      env: {
-        FIXTURE_SQS_ENDPOINT: this.info.endpoint,
-        FIXTURE_QUEUE_URL: queueUrl,
-        FIXTURE_EFFECTS_FILE: this.effectsFile,
-        QUIESCE_CONCURRENCY: String(env.concurrency ?? 1),
-        QUIESCE_LOG_LEVEL: "warn",
-        ...optional("FIXTURE_VISIBILITY_S", env.visibilitySeconds),
-        ...optional("FIXTURE_WAIT_S", env.waitSeconds),
-        ...optional("FIXTURE_BATCH_SIZE", env.batchSize),
-        ...optional("FIXTURE_RELEASE_MODE", env.releaseMode),
-        ...optional("FIXTURE_REQUEST_TIMEOUT_MS", env.requestTimeoutMs),
-        ...env.extra,
-      },
-    });
+    return spawnSqsWorker(this.info.endpoint, queueUrl, env, this.effectsFile);
   }
 
   /** Message id → how many handlers did the message's work (the side effect). */
@@ -85,4 +70,24 @@ export function events(worker: WorkerProcess, name?: string): FixtureEvent[] {
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as FixtureEvent)
     .filter((e) => name === undefined || e.event === name);
+}
+
+/** The fixture worker on any endpoint and queue URL (also ones where nothing answers). */
+export function spawnSqsWorker(endpoint: string, queueUrl: string, env: FixtureEnv = {}, effectsFile?: string): WorkerProcess {
+  const optional = (name: string, value: number | string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: String(value) });
+  return spawnWorker(script, {
+    env: {
+      FIXTURE_SQS_ENDPOINT: endpoint,
+      FIXTURE_QUEUE_URL: queueUrl,
+      ...optional("FIXTURE_EFFECTS_FILE", effectsFile),
+      QUIESCE_CONCURRENCY: String(env.concurrency ?? 1),
+      QUIESCE_LOG_LEVEL: "warn",
+      ...optional("FIXTURE_VISIBILITY_S", env.visibilitySeconds),
+      ...optional("FIXTURE_WAIT_S", env.waitSeconds),
+      ...optional("FIXTURE_BATCH_SIZE", env.batchSize),
+      ...optional("FIXTURE_RELEASE_MODE", env.releaseMode),
+      ...optional("FIXTURE_REQUEST_TIMEOUT_MS", env.requestTimeoutMs),
+      ...env.extra,
+    },
+  });
 }
