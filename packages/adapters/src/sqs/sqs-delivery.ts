@@ -3,7 +3,8 @@ import { IllegalStateError, LeaseLostError, coerceError } from "@quiesce/sdk";
 import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
 import type { EntryOutcome } from "./batcher.js";
 import { entryError, isLostLease, sqsError } from "./errors.js";
-import { LeaseClock, failureBackoffSeconds, toSeconds } from "./lease-clock.js";
+import type { LeaseClock} from "./lease-clock.js";
+import { failureBackoffSeconds, toSeconds } from "./lease-clock.js";
 import { sqsLimits, type SqsReleaseMode } from "./options.js";
 
 export type SettledBy = "ack" | "release" | "fail";
