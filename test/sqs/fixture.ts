@@ -1,9 +1,10 @@
 // Shared by the SQS process-level tests: the fixture worker, the side-effect log, the event log.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FauxqsInfo } from "../harness/fauxqs.js";
+import { countLines, jsonLines } from "../harness/fixture-log.js";
 import { spawnWorker, type WorkerProcess } from "../harness/worker-process.js";
 import { TestQueue, type QueueSpec } from "./queues.js";
 
@@ -46,15 +47,7 @@ export class SqsScenario {
 
   /** Message id → how many handlers did the message's work (the side effect). */
   effects(): Map<string, number> {
-    const counts = new Map<string, number>();
-    let text = "";
-    try {
-      text = readFileSync(this.effectsFile, "utf8");
-    } catch {
-      return counts;
-    }
-    for (const id of text.split("\n").filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
-    return counts;
+    return countLines(this.effectsFile);
   }
 
   async close(): Promise<void> {
@@ -65,11 +58,7 @@ export class SqsScenario {
 
 /** The fixture's JSON lines, parsed; `name` keeps one kind. */
 export function events(worker: WorkerProcess, name?: string): FixtureEvent[] {
-  return worker.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as FixtureEvent)
-    .filter((e) => name === undefined || e.event === name);
+  return jsonLines<FixtureEvent>(worker.stdout).filter((e) => name === undefined || e.event === name);
 }
 
 /** The fixture worker on any endpoint and queue URL (also ones where nothing answers). */
