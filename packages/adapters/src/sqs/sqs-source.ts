@@ -172,7 +172,8 @@ export class SqsSource implements Source {
           // renews, and the bound on the orphan window of an aborted poll.
           VisibilityTimeout: options.visibilityTimeoutSeconds,
           MessageSystemAttributeNames: [...systemAttributes],
-          MessageAttributeNames: ["All"],
+          // Only a re-send copies them; nothing else reads them, and parsing them costs.
+          ...(options.releaseMode === "resend" ? { MessageAttributeNames: ["All"] } : {}),
         }),
         { abortSignal: signal },
       ));
