@@ -13,7 +13,6 @@ export interface PollerContext {
   /** Fixed ReceiveMessage size (prefetch), or null: ask for what the caller has room for. */
   readonly batchSize: number | null;
   readonly leaseMs: number;
-  readonly fifo: boolean;
 }
 
 /**
@@ -42,10 +41,6 @@ export class Poller {
 
   constructor(ctx: PollerContext) {
     this.#ctx = ctx;
-  }
-
-  get held(): number {
-    return this.#buffer.length;
   }
 
   async take(max: number, signal: AbortSignal): Promise<SqsDelivery[]> {

@@ -150,7 +150,6 @@ export class SqsSource implements Source {
       renew: async (delivery, seconds) => (await visibility.add({ handle: delivery.receiptHandle, seconds }).catch(() => ({ ok: false }))).ok,
       batchSize: options.batchSize,
       leaseMs: this.leaseMs,
-      fifo: options.fifo,
     });
     this.#parts = { sqs, client, deletes, visibility, poller };
     if (this.#state === "created") this.#state = "running";
