@@ -28,6 +28,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same client-sqs copy the adapter resolves.
@@ -50,7 +51,6 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 1_000;
 const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
-const fmt = (x, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- a private emulator ---------------------------------------------------------------------------
 
@@ -220,12 +220,6 @@ const ORDERS = [
   ["quiesce", "raw", "consumer"],
   ["consumer", "quiesce", "raw"],
 ];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function main() {
   const started = performance.now();

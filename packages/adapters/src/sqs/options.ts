@@ -1,5 +1,6 @@
 import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
 import { ConfigError, type Logger } from "@quiesce/sdk";
+import { check, invalid, optional } from "@quiesce/sdk/source-kit";
 
 /**
  * How `release()` hands a message back (a drain, a deadline):
@@ -85,51 +86,56 @@ const defaults = {
 
 const where = "createSqsSource";
 
+/** An integer from `min` to `max`, as SQS bounds it. */
+const between = (min: number, max: number) =>
+  check(`an integer from ${min} to ${max}`, (value) => (typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined));
+const waitSeconds = between(0, sqsLimits.maxWaitSeconds);
+const batchSize = between(1, sqsLimits.maxBatch);
+const visibilitySeconds = between(1, sqsLimits.maxVisibilitySeconds);
+const backoffSeconds = between(0, sqsLimits.maxVisibilitySeconds);
+const receiveCount = between(0, 1000);
+const releaseModeCheck = check<SqsReleaseMode>('"visibility" or "resend"', (value) => (value === "visibility" || value === "resend" ? value : undefined));
+const decoder = check("a function (body: string) => payload", (value) => (typeof value === "function" ? (value as (body: string) => unknown) : undefined));
+const loggerCheck = check("a Logger (an object with warn())", (value) =>
+  typeof value === "object" && value !== null && typeof (value as Partial<Logger>).warn === "function" ? (value as Logger) : undefined,
+);
+const queueUrlCheck = check('an SQS queue URL such as "https://sqs.us-east-1.amazonaws.com/123456789012/emails"', (value) =>
+  typeof value === "string" && nameOf(value) !== null ? value : undefined,
+);
+
 /** Validate and fill in defaults. Pure: no request is made. Each message names the option. */
 export function resolveSqsOptions(input: SqsSourceOptions): ResolvedSqsOptions {
   if (typeof input !== "object" || input === null) {
-    throw new ConfigError(`${where}: options must be an object with at least queueUrl and client or clientConfig, got ${describe(input)}`);
+    throw invalid(`${where}: options`, "an object with at least queueUrl and client or clientConfig", input);
   }
-  const { queueUrl } = input;
-  const queueName = typeof queueUrl === "string" ? nameOf(queueUrl) : null;
-  if (queueName === null) {
-    throw new ConfigError(`${where}: queueUrl must be an SQS queue URL such as "https://sqs.us-east-1.amazonaws.com/123456789012/emails", got ${describe(queueUrl)}`);
-  }
+  const queueUrl = queueUrlCheck(`${where}: queueUrl`, input.queueUrl);
+  const queueName = nameOf(queueUrl) as string;
   const fifo = queueName.endsWith(".fifo");
   const { client, clientConfig } = resolveClient(input.client, input.clientConfig);
-  const releaseMode = input.releaseMode ?? defaults.releaseMode;
-  if (releaseMode !== "visibility" && releaseMode !== "resend") {
-    throw new ConfigError(`${where}: releaseMode must be "visibility" or "resend", got ${describe(releaseMode)}`);
-  }
+  const releaseMode = optional(releaseModeCheck, `${where}: releaseMode`, input.releaseMode, defaults.releaseMode);
   if (fifo && releaseMode === "resend") {
     throw new ConfigError(`${where}: releaseMode "resend" would put a released message behind the rest of its FIFO message group; use "visibility" for ${queueName}`);
   }
-  const decode = input.decode ?? JSON.parse;
-  if (typeof decode !== "function") throw new ConfigError(`${where}: decode must be a function (body: string) => payload, got ${describe(decode)}`);
-  const logger = input.logger ?? null;
-  if (logger !== null && (typeof logger !== "object" || typeof logger.warn !== "function")) {
-    throw new ConfigError(`${where}: logger must be a Logger (an object with warn()), got ${describe(logger)}`);
-  }
-  const failureBackoffSeconds = integer("failureBackoffSeconds", input.failureBackoffSeconds, defaults.failureBackoffSeconds, 0, sqsLimits.maxVisibilitySeconds);
-  const failureBackoffMaxSeconds = integer("failureBackoffMaxSeconds", input.failureBackoffMaxSeconds, defaults.failureBackoffMaxSeconds, 0, sqsLimits.maxVisibilitySeconds);
+  const failureBackoffSeconds = optional(backoffSeconds, `${where}: failureBackoffSeconds`, input.failureBackoffSeconds, defaults.failureBackoffSeconds);
+  const failureBackoffMaxSeconds = optional(backoffSeconds, `${where}: failureBackoffMaxSeconds`, input.failureBackoffMaxSeconds, defaults.failureBackoffMaxSeconds);
   if (failureBackoffMaxSeconds < failureBackoffSeconds) {
-    throw new ConfigError(`${where}: failureBackoffMaxSeconds must be >= failureBackoffSeconds (${failureBackoffSeconds}), got ${failureBackoffMaxSeconds}`);
+    throw invalid(`${where}: failureBackoffMaxSeconds`, `>= failureBackoffSeconds (${failureBackoffSeconds})`, failureBackoffMaxSeconds);
   }
   return {
-    queueUrl: queueUrl,
+    queueUrl,
     queueName,
     fifo,
     client,
     clientConfig,
-    waitTimeSeconds: integer("waitTimeSeconds", input.waitTimeSeconds, defaults.waitTimeSeconds, 0, sqsLimits.maxWaitSeconds),
-    batchSize: input.batchSize === undefined ? null : integer("batchSize", input.batchSize, 0, 1, sqsLimits.maxBatch),
-    visibilityTimeoutSeconds: integer("visibilityTimeoutSeconds", input.visibilityTimeoutSeconds, defaults.visibilityTimeoutSeconds, 1, sqsLimits.maxVisibilitySeconds),
-    decode: decode as (body: string) => unknown,
+    waitTimeSeconds: optional(waitSeconds, `${where}: waitTimeSeconds`, input.waitTimeSeconds, defaults.waitTimeSeconds),
+    batchSize: input.batchSize === undefined ? null : batchSize(`${where}: batchSize`, input.batchSize),
+    visibilityTimeoutSeconds: optional(visibilitySeconds, `${where}: visibilityTimeoutSeconds`, input.visibilityTimeoutSeconds, defaults.visibilityTimeoutSeconds),
+    decode: optional(decoder, `${where}: decode`, input.decode, JSON.parse),
     releaseMode,
     failureBackoffSeconds,
     failureBackoffMaxSeconds,
-    warnBelowMaxReceiveCount: integer("warnBelowMaxReceiveCount", input.warnBelowMaxReceiveCount, defaults.warnBelowMaxReceiveCount, 0, 1000),
-    logger,
+    warnBelowMaxReceiveCount: optional(receiveCount, `${where}: warnBelowMaxReceiveCount`, input.warnBelowMaxReceiveCount, defaults.warnBelowMaxReceiveCount),
+    logger: input.logger === undefined ? null : loggerCheck(`${where}: logger`, input.logger),
   };
 }
 
@@ -140,7 +146,7 @@ function resolveClient(client: unknown, clientConfig: unknown): { client: SQSCli
   if (client !== undefined) {
     const candidate = client as { send?: unknown } | null;
     if (typeof candidate !== "object" || candidate === null || typeof candidate.send !== "function") {
-      throw new ConfigError(`${where}: client must be an SQSClient from @aws-sdk/client-sqs, got ${describe(client)}`);
+      throw invalid(`${where}: client`, "an SQSClient from @aws-sdk/client-sqs", client);
     }
     return { client: client as SQSClient, clientConfig: null };
   }
@@ -148,7 +154,7 @@ function resolveClient(client: unknown, clientConfig: unknown): { client: SQSCli
     throw new ConfigError(`${where}: client (an SQSClient) or clientConfig (e.g. { region: "us-east-1" }) is required, got neither`);
   }
   if (typeof clientConfig !== "object" || clientConfig === null || Array.isArray(clientConfig)) {
-    throw new ConfigError(`${where}: clientConfig must be SQSClientConfig (e.g. { region: "us-east-1" }), got ${describe(clientConfig)}`);
+    throw invalid(`${where}: clientConfig`, 'SQSClientConfig (e.g. { region: "us-east-1" })', clientConfig);
   }
   return { client: null, clientConfig: { ...(clientConfig as SQSClientConfig) } };
 }
@@ -164,19 +170,4 @@ function nameOf(url: string): string | null {
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
   const name = parsed.pathname.split("/").filter(Boolean).at(-1) ?? "";
   return /^[A-Za-z0-9_-]{1,80}$/.test(name) || /^[A-Za-z0-9_-]{1,75}\.fifo$/.test(name) ? name : null;
-}
-
-function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${where}: ${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }

@@ -1,5 +1,6 @@
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
+import { expired, withBound } from "@quiesce/sdk/source-kit";
 import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { sqsError } from "./errors.js";
@@ -212,7 +213,7 @@ export class SqsSource implements Source {
     const parts = this.#parts;
     const errors: Error[] = [];
     if (parts) {
-      for (const step of [() => parts.poller.close(), () => bounded(Promise.all([parts.deletes.settled(), parts.visibility.settled()]), settleBoundMs)]) {
+      for (const step of [() => parts.poller.close(), () => settledWithin(Promise.all([parts.deletes.settled(), parts.visibility.settled()]), settleBoundMs)]) {
         try {
           await step();
         } catch (thrown) {
@@ -238,11 +239,6 @@ function outcomes(count: number, successful: readonly { Id?: string | undefined 
   return result;
 }
 
-async function bounded<T>(promise: Promise<T>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`batched calls still in flight after ${ms} ms`)), ms);
-    timer.unref();
-  });
-  await Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+async function settledWithin(calls: Promise<unknown>, ms: number): Promise<void> {
+  if ((await withBound(calls, ms)) === expired) throw new Error(`batched calls still in flight after ${ms} ms`);
 }
