@@ -105,11 +105,13 @@ describe("sqs: emulator outage", () => {
     cleanups.push(() => server.stop());
     const s = await SqsScenario.create(server.info(), { prefix: "missing" });
     cleanups.push(() => s.close());
-    const worker = s.spawn({ extra: { QUIESCE_SOURCE_FAILURE_MS: "30000" } }, `${server.endpoint}/000000000000/no-such-queue`);
+    // Retrying would last the whole 60 s QUIESCE_SOURCE_FAILURE_MS; the exit comes long before it
+    // (the bound leaves room for a slow start on a loaded machine), and no attempt is repeated.
+    const worker = s.spawn({ extra: { QUIESCE_SOURCE_FAILURE_MS: "60000" } }, `${server.endpoint}/000000000000/no-such-queue`);
     const startedAt = Date.now();
-    const exit = await worker.waitForExit(15_000);
+    const exit = await worker.waitForExit(40_000);
     expect(exit.code).toBe(1);
-    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(Date.now() - startedAt).toBeLessThan(40_000);
     expect(exit.lastStderrLine).toMatch(/^quiesce: fatal: SQS GetQueueAttributes failed for queue no-such-queue .*(QueueDoesNotExist|NonExistentQueue).*queueUrl names no queue/);
     expect(exit.stderr).not.toMatch(/retrying/);
     expect(events(worker, "ready")).toEqual([]);
