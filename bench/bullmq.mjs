@@ -28,10 +28,10 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { freePort } from "./lib/ports.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -57,18 +57,6 @@ const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---- a private redis-server -------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis() {
   const port = await freePort();

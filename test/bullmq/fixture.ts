@@ -1,10 +1,11 @@
 // Shared by the BullMQ process-level tests: the fixture worker, a queue admin, the side-effect log.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { countLines, jsonLines } from "../harness/fixture-log.js";
 import { spawnWorker, type WorkerProcess } from "../harness/worker-process.js";
 
 const script = fileURLToPath(new URL("../fixtures/bullmq/worker.mjs", import.meta.url));
@@ -51,15 +52,7 @@ export class BullmqScenario {
 
   /** Job id → how many handlers did the job's work (the side effect). */
   effects(): Map<string, number> {
-    const counts = new Map<string, number>();
-    let text = "";
-    try {
-      text = readFileSync(this.effectsFile, "utf8");
-    } catch {
-      return counts;
-    }
-    for (const id of text.split("\n").filter(Boolean)) counts.set(id, (counts.get(id) ?? 0) + 1);
-    return counts;
+    return countLines(this.effectsFile);
   }
 
   async counts(): Promise<Record<string, number>> {
@@ -80,8 +73,5 @@ export class BullmqScenario {
 
 /** The fixture's JSON lines, parsed. */
 export function events(worker: WorkerProcess): Array<Record<string, unknown>> {
-  return worker.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return jsonLines(worker.stdout);
 }

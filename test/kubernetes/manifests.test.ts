@@ -132,7 +132,13 @@ describe("the set works together", () => {
   });
 
   it("every worker pod: Downward API POD_NAME/POD_NAMESPACE, node as PID 1 (exec form), a grace period sized by hand", () => {
-    expect(workers().map((w) => w.owner).sort()).toEqual(["Deployment/quiesce-worker", "Job/quiesce-emails-runner", "ScaledJob/quiesce-drain-until-empty", "ScaledJob/quiesce-one-message"]);
+    expect(workers().map((w) => w.owner).sort()).toEqual([
+      "Deployment/quiesce-sqs-worker",
+      "Deployment/quiesce-worker",
+      "Job/quiesce-emails-runner",
+      "ScaledJob/quiesce-drain-until-empty",
+      "ScaledJob/quiesce-one-message",
+    ]);
     for (const { owner, spec } of workers()) {
       const [container] = spec.containers as Obj[];
       expect(envOf(container!).POD_NAME, owner).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
@@ -166,10 +172,13 @@ describe("the set works together", () => {
       const prometheus = (o.spec.triggers as Obj[]).find((t) => t.type === "prometheus");
       // In flight is per pod (sum); every pod reports the same depth (max); no series while pods
       // run is an error, never a 0 (the last line answers 0 only at zero replicas).
-      expect(prometheus?.metadata.query).toContain('sum(quiesce_jobs_in_flight{namespace="quiesce-demo", queue="emails"})');
+      // (A Deployment sharing the namespace with another one's queue name filters by its pods.)
+      expect(prometheus?.metadata.query).toMatch(/sum\(quiesce_jobs_in_flight\{namespace="quiesce-demo", (pod=~"[\w.*-]+", )?queue="emails"\}\)/);
       expect(prometheus?.metadata.query).toContain("max(quiesce_queue_depth{");
       expect(prometheus?.metadata.query).not.toMatch(/sum\(quiesce_queue_depth|avg\(quiesce_queue_depth/);
-      expect(prometheus?.metadata.query).toMatch(/\bor \(sum\(kube_deployment_status_replicas\{namespace="quiesce-demo", deployment="quiesce-worker"\}\) == 0\)$/);
+      expect(prometheus?.metadata.query).toMatch(
+        new RegExp(`\\bor \\(sum\\(kube_deployment_status_replicas\\{namespace="quiesce-demo", deployment="${o.spec.scaleTargetRef.name as string}"\\}\\) == 0\\)$`),
+      );
       expect(prometheus?.metadata.ignoreNullValues).toBe("false");
       expect(o.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
       for (const t of o.spec.triggers as Obj[]) {
@@ -206,6 +215,36 @@ describe("the set works together", () => {
     // The external depth metric comes through prometheus-adapter: its rule must take the max.
     expect(readFileSync(`${dir}hpa.yaml`, "utf8")).toContain("metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (queue, kind)'");
     expect(hpa!.spec.behavior.scaleDown).toMatchObject({ stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] });
+  });
+
+  it("the SQS worker: its Deployment, scaled by the aws-sqs-queue ScaledObject or the WPA, all on one queue, one message per slot", () => {
+    const deployment = named("Deployment", "quiesce-sqs-worker")!;
+    const [c] = deployment.spec.template.spec.containers as Obj[];
+    const env = envOf(c!);
+    const queueUrl = env.QUEUE_URL as string;
+    const region = /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com\/\d{12}\/([\w-]+)$/.exec(queueUrl);
+    expect(region, "QUEUE_URL is an SQS queue URL").not.toBeNull();
+    expect(env.AWS_REGION).toBe(region![1]);
+    expect(c!.livenessProbe.httpGet).toEqual({ path: "/livez", port: "metrics" });
+    expect(c!.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    expect(Number(env.QUIESCE_GRACE_SECONDS)).toBe(deployment.spec.template.spec.terminationGracePeriodSeconds);
+    // The visibility is the lease the worker renews at half: whole seconds, under SQS's 12 h cap.
+    expect(Number(env.SQS_VISIBILITY_SECONDS)).toBeGreaterThanOrEqual(2);
+    expect(Number(env.SQS_VISIBILITY_SECONDS)).toBeLessThanOrEqual(43_200);
+
+    const scaled = named("ScaledObject", "quiesce-sqs-worker")!;
+    expect(scaled.spec.scaleTargetRef.name).toBe("quiesce-sqs-worker");
+    const sqs = (scaled.spec.triggers as Obj[]).find((t) => t.type === "aws-sqs-queue")!;
+    expect(sqs.metadata).toMatchObject({ queueURL: queueUrl, awsRegion: region![1], queueLength: env.QUIESCE_CONCURRENCY, scaleOnInFlight: "true" });
+    // Its Prometheus trigger counts this Deployment's pods only, and the queue by its name.
+    const query = (scaled.spec.triggers as Obj[]).find((t) => t.type === "prometheus")!.metadata.query as string;
+    expect(query.match(/pod=~"quiesce-sqs-worker-\.\*"/g)).toHaveLength(2);
+    expect(query).toContain(`queue="${region![2]}"`);
+    const metrics = named("Service", "quiesce-sqs-worker-metrics")!;
+    expect(metrics.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true, selector: deployment.spec.selector.matchLabels });
+
+    const [wpa] = of("WorkerPodAutoScaler");
+    expect(wpa!.spec).toMatchObject({ deploymentName: "quiesce-sqs-worker", queueURI: queueUrl, targetMessagesPerWorker: Number(env.QUIESCE_CONCURRENCY) });
   });
 
   it("the spawn-on-enqueue Job drains until empty and frees its name after it ends", () => {

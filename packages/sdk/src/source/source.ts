@@ -16,7 +16,7 @@ export interface Source {
    * it wants `extend` called to check the channel's health.
    */
   readonly leaseMs: number;
-  /** Connect. Rejects if the backend cannot be reached; the runtime retries with backoff. */
+  /** Connect. Rejects if the backend cannot be reached; the runtime retries with backoff, except after a ConfigError (a setting no retry can fix: fatal at once). */
   start(): Promise<void>;
   /**
    * Take up to `max` deliveries, each leased to this worker. May wait (long-poll) for work, but

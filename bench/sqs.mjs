@@ -1,0 +1,274 @@
+#!/usr/bin/env node
+/**
+ * SQS no-op throughput on the emulator fauxqs: a raw SDK loop vs the `sqs-consumer` package vs
+ * quiesce (`createWorker` + `createSqsSource`), draining the same kind of queue in the same run.
+ *
+ * For 1 and 4 pollers' worth of concurrency (10 and 40 jobs at once) and each repetition, in
+ * rotated order:
+ *   - raw: P loops of `ReceiveMessage` (10 messages, 1 s long poll) → run the no-op handler for
+ *     each → `DeleteMessageBatch`, until N messages are deleted;
+ *   - sqs-consumer 14 (15 needs Node 22): P `Consumer`s (batchSize 10, `handleMessage` no-op with
+ *     `alwaysAcknowledge`: it deletes each message on its own, its documented per-message path),
+ *     counting `message_processed` (emitted after the delete) to N;
+ *   - quiesce: `createWorker({ source: createSqsSource(...), concurrency: 10 × P })`, counting
+ *     `job:completed` (after the delete) to N.
+ * Each run gets a fresh queue pre-filled with N = 10,000 messages (filling is not timed) and
+ * deleted afterwards; every run checks the queue is empty at its end. The bench starts its own
+ * emulator (test/harness/fauxqs-server.mjs) on a free loopback port and stops it at the end; the
+ * emulator runs in its own process on the same 2 cores, so its CPU is part of every figure.
+ *
+ *   node bench/sqs.mjs                         (after `pnpm run build`)
+ *   BENCH_REPS=5 BENCH_JOBS=10000 node bench/sqs.mjs
+ *
+ * Markdown goes to stdout; progress to stderr.
+ */
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/ports.mjs";
+import { fmt, median } from "./lib/stats.mjs";
+
+const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
+// The same client-sqs copy the adapter resolves.
+const sqsSdk = require("@aws-sdk/client-sqs");
+const { Consumer } = await import("sqs-consumer");
+let sdk;
+let adapter;
+try {
+  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
+  adapter = await import(new URL("../packages/adapters/dist/sqs/index.js", import.meta.url).href);
+} catch (error) {
+  process.stderr.write(`sqs bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
+  process.exit(1);
+}
+
+const POLLERS = [1, 4];
+const BATCH = 10;
+const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
+const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
+const WARMUP_JOBS = 1_000;
+const noop = async () => {};
+const log = (line) => process.stderr.write(`${line}\n`);
+
+// ---- a private emulator ---------------------------------------------------------------------------
+
+async function startFauxqs() {
+  const port = await freePort();
+  const launcher = fileURLToPath(new URL("../test/harness/fauxqs-server.mjs", import.meta.url));
+  const child = spawn(process.execPath, [launcher, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  process.once("exit", () => child.kill("SIGKILL"));
+  await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes(`fauxqs listening on 127.0.0.1:${port}`)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`fauxqs exited with ${code} before listening`)));
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return { port, endpoint: `http://127.0.0.1:${port}`, stop };
+}
+
+// ---- one run per mode ---------------------------------------------------------------------------
+
+let runSeq = 0;
+
+function clientConfig(endpoint) {
+  return { endpoint, region: "us-east-1", credentials: { accessKeyId: "bench", secretAccessKey: "bench" }, useQueueUrlAsEndpoint: false };
+}
+
+async function filledQueue(admin, n) {
+  const { QueueUrl } = await admin.send(new sqsSdk.CreateQueueCommand({ QueueName: `bench-${process.pid}-${++runSeq}` }));
+  const body = JSON.stringify({ noop: true });
+  const sends = [];
+  for (let i = 0; i < n; i += BATCH) {
+    const entries = Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => ({ Id: String(k), MessageBody: body }));
+    sends.push(admin.send(new sqsSdk.SendMessageBatchCommand({ QueueUrl, Entries: entries })));
+    if (sends.length >= 20) await Promise.all(sends.splice(0));
+  }
+  await Promise.all(sends);
+  return {
+    url: QueueUrl,
+    async check(mode) {
+      const { Attributes } = await admin.send(
+        new sqsSdk.GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      );
+      await admin.send(new sqsSdk.DeleteQueueCommand({ QueueUrl }));
+      const left = Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      if (left !== 0) throw new Error(`${mode} run left ${left} messages`);
+    },
+  };
+}
+
+/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
+function counter(n) {
+  let done = 0;
+  let t0 = 0;
+  let cpu0 = null;
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
+  return {
+    finished,
+    get done() {
+      return done;
+    },
+    begin() {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    tick(count = 1) {
+      const before = done;
+      done += count;
+      if (before < n && done >= n) {
+        const cpu = process.cpuUsage(cpu0);
+        finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
+      }
+    },
+  };
+}
+
+async function runRaw(env, pollers, n) {
+  const queue = await filledQueue(env.admin, n);
+  const count = counter(n);
+  const client = new sqsSdk.SQSClient(clientConfig(env.endpoint));
+  count.begin();
+  const loop = async () => {
+    while (count.done < n) {
+      const { Messages } = await client.send(
+        new sqsSdk.ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 1, VisibilityTimeout: 30 }),
+      );
+      if (!Messages?.length) continue;
+      for (const message of Messages) await noop(message);
+      const Entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      await client.send(new sqsSdk.DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries }));
+      count.tick(Messages.length);
+    }
+  };
+  await Promise.all(Array.from({ length: pollers }, loop));
+  const run = await count.finished;
+  client.destroy();
+  await queue.check("raw");
+  return run;
+}
+
+async function runConsumer(env, pollers, n) {
+  const queue = await filledQueue(env.admin, n);
+  const count = counter(n);
+  const client = new sqsSdk.SQSClient(clientConfig(env.endpoint));
+  const consumers = Array.from({ length: pollers }, () => {
+    // alwaysAcknowledge: sqs-consumer 14 deletes only messages the handler returns; a no-op returns none.
+    const consumer = Consumer.create({ queueUrl: queue.url, sqs: client, batchSize: BATCH, waitTimeSeconds: 1, visibilityTimeout: 30, handleMessage: noop, alwaysAcknowledge: true });
+    consumer.on("message_processed", () => count.tick());
+    consumer.on("error", (error) => log(`sqs-consumer error: ${error.message}`));
+    return consumer;
+  });
+  count.begin();
+  for (const consumer of consumers) consumer.start();
+  const run = await count.finished;
+  await Promise.all(consumers.map((consumer) => new Promise((resolve) => {
+    consumer.once("stopped", resolve);
+    consumer.stop({ abort: true });
+  })));
+  client.destroy();
+  await queue.check("sqs-consumer");
+  return run;
+}
+
+async function runQuiesce(env, pollers, n) {
+  const queue = await filledQueue(env.admin, n);
+  const count = counter(n);
+  const worker = sdk.createWorker({
+    source: adapter.createSqsSource({ queueUrl: queue.url, clientConfig: clientConfig(env.endpoint), waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }),
+    handler: noop,
+    concurrency: BATCH * pollers,
+    http: false,
+    handleSignals: false,
+    exitWhenEmpty: false,
+    kubernetes: false,
+  });
+  worker.on("job:completed", () => count.tick());
+  count.begin();
+  await worker.start();
+  const run = await count.finished;
+  const report = await worker.drain("bench");
+  if (report.completed !== n) throw new Error(`quiesce run completed ${report.completed} of ${n}`);
+  await queue.check("quiesce");
+  return run;
+}
+
+const modes = { raw: runRaw, consumer: runConsumer, quiesce: runQuiesce };
+const ORDERS = [
+  ["raw", "consumer", "quiesce"],
+  ["quiesce", "raw", "consumer"],
+  ["consumer", "quiesce", "raw"],
+];
+
+async function main() {
+  const started = performance.now();
+  const emulator = await startFauxqs();
+  const env = { endpoint: emulator.endpoint, admin: new sqsSdk.SQSClient(clientConfig(emulator.endpoint)) };
+  log(`sqs bench: fauxqs on ${emulator.endpoint}, ${fmt(JOBS)} messages per run, ${REPS} runs per mode`);
+  const rows = [];
+  try {
+    for (const pollers of POLLERS) {
+      for (const mode of Object.keys(modes)) {
+        if (process.env.BENCH_DEBUG) log(`warm-up ${mode} pollers=${pollers}`);
+        await modes[mode](env, pollers, WARMUP_JOBS);
+      }
+      const rates = { raw: [], consumer: [], quiesce: [] };
+      const cpu = { raw: [], consumer: [], quiesce: [] };
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const mode of ORDERS[rep % ORDERS.length]) {
+          const run = await modes[mode](env, pollers, JOBS);
+          rates[mode].push(JOBS / run.seconds);
+          cpu[mode].push(run.cpuUsPerJob);
+        }
+      }
+      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
+      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
+      rows.push({ pollers, ...med, cpu: cpuMed, rates });
+      log(`pollers=${pollers}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} msg/s`);
+    }
+  } finally {
+    env.admin.destroy();
+    await emulator.stop();
+  }
+
+  const best = (row, mode) => Math.max(...row.rates[mode]);
+  const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
+  const cpus = os.cpus();
+  const lines = [
+    "## SQS (emulator fauxqs): raw ReceiveMessage + DeleteMessageBatch loop vs sqs-consumer vs quiesce (no-op messages)",
+    "",
+    `${fmt(JOBS)} messages per run, batch ${BATCH}, median of ${REPS} runs per mode (order rotated between runs, after a warm-up), fauxqs 1.9 on loopback in its own process.`,
+    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}.`,
+    "",
+    "| pollers (concurrency) | raw loop, msg/s | sqs-consumer, msg/s | quiesce + createSqsSource, msg/s | **quiesce / raw** (median, best) | quiesce / sqs-consumer | CPU µs/msg raw / sqs-consumer / quiesce |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${r.pollers} (${r.pollers * BATCH}) | ${rate(r, "raw")} | ${rate(r, "consumer")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${fmt(r.quiesce / r.consumer, 2)} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.consumer, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+    ),
+    "",
+    "msg/s: median of the runs (best run in brackets). CPU: this process's user + system time per message during the timed part, median (the emulator's CPU is not in it, but it shares the cores).",
+    "",
+    `Runs (msg/s): ${rows.map((r) => `pollers=${r.pollers} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    log(`sqs bench failed: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,201 @@
+import type { Message } from "@aws-sdk/client-sqs";
+import { IllegalStateError, LeaseLostError, coerceError } from "@quiesce/sdk";
+import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
+import type { EntryOutcome } from "./batcher.js";
+import { entryError, isLostLease, sqsError } from "./errors.js";
+import type { LeaseClock} from "./lease-clock.js";
+import { failureBackoffSeconds, toSeconds } from "./lease-clock.js";
+import { sqsLimits, type SqsReleaseMode } from "./options.js";
+
+export type SettledBy = "ack" | "release" | "fail";
+
+/** What a delivery needs from its source: the batched calls and the queue's settings. */
+export interface DeliveryHost {
+  readonly releaseMode: SqsReleaseMode;
+  /** The redrive policy's maxReceiveCount, when the queue has one. */
+  readonly maxReceiveCount: number | null;
+  readonly backoff: { readonly baseSeconds: number; readonly maxSeconds: number };
+  changeVisibility(receiptHandle: string, seconds: number): Promise<EntryOutcome>;
+  remove(receiptHandle: string): Promise<EntryOutcome>;
+  /** SendMessage of a copy of `message`, visible after `delaySeconds`. */
+  resend(message: Message, delaySeconds: number): Promise<void>;
+  /** A lease was renewed (FIFO: the messages held behind it in its group are renewed with it). */
+  extended(delivery: SqsDelivery, seconds: number): void;
+  /** The delivery was settled, or given up as lost (FIFO: its group may move on). */
+  settled(delivery: SqsDelivery, how: SettledBy | "lost"): void;
+}
+
+/**
+ * One received message under its receipt handle. The lease is the message's visibility; every
+ * operation checks the local lease clock first, because SQS does not reliably refuse an old
+ * handle: once the visibility ran out another worker may hold the message, and a delete with our
+ * stale handle could take it from under that worker.
+ */
+export class SqsDelivery implements Delivery {
+  readonly id: string;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly decodeError?: Error;
+  /** FIFO message group, or undefined on a standard queue. */
+  readonly groupId: string | undefined;
+  readonly clock: LeaseClock;
+  readonly #message: Message;
+  readonly #handle: string;
+  readonly #host: DeliveryHost;
+  #settledBy: SettledBy | undefined;
+  #notified = false;
+  /** The extension in flight: a settle waits for it, so an extend can never land after a release. */
+  #extending: Promise<unknown> = Promise.resolve();
+
+  constructor(message: Message, clock: LeaseClock, host: DeliveryHost, decode: (body: string) => unknown) {
+    this.id = message.MessageId ?? "";
+    this.#message = message;
+    this.#handle = message.ReceiptHandle ?? "";
+    this.#host = host;
+    this.clock = clock;
+    // The receive count, which the redrive policy counts too: a release adds one, see releaseMode.
+    this.attempt = Math.max(1, Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1);
+    this.groupId = message.Attributes?.MessageGroupId;
+    let payload: unknown;
+    try {
+      payload = decode(message.Body ?? "");
+    } catch (thrown) {
+      this.decodeError = new Error(`SQS message ${this.id}: the body does not decode: ${coerceError(thrown).message}`, { cause: thrown });
+    }
+    this.payload = payload;
+  }
+
+  get receiptHandle(): string {
+    return this.#handle;
+  }
+
+  extend(ms: number): Promise<void> {
+    if (!(ms > 0 && Number.isFinite(ms))) return Promise.reject(new RangeError(`SQS source extend(ms): ms must be a positive finite number, got ${ms}`));
+    if (this.#settledBy) return Promise.reject(new IllegalStateError(`SQS source: extend() on message ${this.id}, which was already settled by ${this.#settledBy}()`));
+    const run = this.#extend(toSeconds(ms)).catch((thrown: unknown) => {
+      // The runtime settles nothing after a lost lease: tell the source here.
+      if (thrown instanceof LeaseLostError) this.#notify("lost");
+      throw thrown;
+    });
+    this.#extending = run.catch(() => undefined);
+    return run;
+  }
+
+  async #extend(seconds: number): Promise<void> {
+    const sentAt = Date.now();
+    if (this.clock.lapsed(sentAt)) throw this.#lost(`its visibility ran out ${sentAt - this.clock.visibleAt} ms ago`);
+    if (this.clock.passesCap(sentAt, seconds)) {
+      // Aborting now, while the message is still hidden, stops the job before SQS can hand the
+      // message to anyone else at the cap.
+      throw this.#lost(`SQS allows at most 12 h of visibility from the receive (received ${Math.round((sentAt - this.clock.receivedAt) / 60_000)} min ago)`);
+    }
+    let outcome: EntryOutcome;
+    try {
+      outcome = await this.#host.changeVisibility(this.#handle, seconds);
+    } catch (thrown) {
+      throw sqsError("ChangeMessageVisibility", `message ${this.id}`, thrown);
+    }
+    if (!outcome.ok) throw entryError("ChangeMessageVisibility", `message ${this.id}`, outcome.code, outcome.message);
+    this.clock.extended(sentAt, seconds);
+    this.#host.extended(this, seconds);
+  }
+
+  async ack(): Promise<void> {
+    this.#claim("ack");
+    await this.#extending;
+    try {
+      if (this.clock.lapsed(Date.now())) throw this.#lost("its visibility ran out before the delete; the message is not deleted by this worker");
+      let outcome: EntryOutcome;
+      try {
+        outcome = await this.#host.remove(this.#handle);
+      } catch (thrown) {
+        throw sqsError("DeleteMessage", `message ${this.id}`, thrown);
+      }
+      if (!outcome.ok) throw entryError("DeleteMessage", `message ${this.id}`, outcome.code, outcome.message);
+    } finally {
+      this.#notify("ack");
+    }
+  }
+
+  async release(options?: ReleaseOptions): Promise<void> {
+    const delayMs = options?.delayMs ?? 0;
+    if (!(delayMs >= 0 && Number.isFinite(delayMs))) throw new RangeError(`SQS source release(): delayMs must be a finite number of ms >= 0, got ${delayMs}`);
+    this.#claim("release");
+    await this.#extending;
+    try {
+      // After a lapse the message is back on the queue already, or with its next holder.
+      if (this.clock.lapsed(Date.now())) return;
+      if (this.#host.releaseMode === "resend") await this.#resend(delayMs);
+      else await this.#setVisibility("release", Math.min(Math.ceil(delayMs / 1000), sqsLimits.maxVisibilitySeconds));
+    } finally {
+      this.#notify("release");
+    }
+  }
+
+  async fail(_error: Error): Promise<void> {
+    this.#claim("fail");
+    await this.#extending;
+    try {
+      if (this.clock.lapsed(Date.now())) return;
+      const { maxReceiveCount, backoff } = this.#host;
+      // The redrive policy counts receives; the backoff only spaces them. A message on its last
+      // receive, or one whose body never decodes, gains nothing from waiting: back at once, and
+      // the next receive moves it to the dead-letter queue.
+      const last = this.decodeError !== undefined || (maxReceiveCount !== null && this.attempt >= maxReceiveCount);
+      await this.#setVisibility("fail", last ? 0 : failureBackoffSeconds(this.attempt, backoff.baseSeconds, backoff.maxSeconds));
+    } finally {
+      this.#notify("fail");
+    }
+  }
+
+  /** Send the copy first, then delete: a crash between the two leaves a duplicate, never a loss. */
+  async #resend(delayMs: number): Promise<void> {
+    try {
+      await this.#host.resend(this.#message, Math.min(Math.ceil(delayMs / 1000), sqsLimits.maxDelaySeconds));
+    } catch {
+      // No copy was made: hand the original back instead (it counts a receive, but nothing waits
+      // out a visibility timeout).
+      await this.#setVisibility("release", Math.ceil(delayMs / 1000));
+      return;
+    }
+    let outcome: EntryOutcome;
+    try {
+      outcome = await this.#host.remove(this.#handle);
+    } catch (thrown) {
+      throw sqsError("DeleteMessage (after resend)", `message ${this.id}`, thrown);
+    }
+    // A lost hold here: the original came back already and now exists twice (at least once).
+    if (!outcome.ok && !isLostLease(outcome.code, outcome.message)) {
+      throw entryError("DeleteMessage (after resend)", `message ${this.id}`, outcome.code, outcome.message);
+    }
+  }
+
+  async #setVisibility(op: "release" | "fail", seconds: number): Promise<void> {
+    let outcome: EntryOutcome;
+    try {
+      outcome = await this.#host.changeVisibility(this.#handle, Math.min(seconds, sqsLimits.maxVisibilitySeconds));
+    } catch (thrown) {
+      throw sqsError(`ChangeMessageVisibility (${op})`, `message ${this.id}`, thrown);
+    }
+    if (outcome.ok) return;
+    const error = entryError(`ChangeMessageVisibility (${op})`, `message ${this.id}`, outcome.code, outcome.message);
+    // A lost hold means the message is already back on the queue: nothing to hand back.
+    if (!(error instanceof LeaseLostError)) throw error;
+  }
+
+  #notify(how: SettledBy | "lost"): void {
+    if (this.#notified) return;
+    this.#notified = true;
+    this.#host.settled(this, how);
+  }
+
+  #lost(why: string): LeaseLostError {
+    return new LeaseLostError(`SQS message ${this.id}: lease lost: ${why}`);
+  }
+
+  #claim(op: SettledBy): void {
+    // The runtime settles each delivery once; a second settle is a bug, and is made loud.
+    if (this.#settledBy) throw new IllegalStateError(`SQS source: ${op}() on message ${this.id}, which was already settled by ${this.#settledBy}()`);
+    this.#settledBy = op;
+  }
+}
