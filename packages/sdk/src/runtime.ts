@@ -150,6 +150,7 @@ export class WorkerRuntime {
       drain: this.#drain,
       durations: () => this.#metrics.durations,
       podWrites: () => this.#pod?.podWrites(),
+      sourceStatus: () => this.#source.status?.(),
     });
   }
 
@@ -173,7 +174,7 @@ export class WorkerRuntime {
       logger.info({ ...this.#httpAddress }, "http server listening");
     }
     const podStarted = this.#startPod();
-    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
+    if (!(await connectWithRetry(this.#source, { concurrency: this.config.concurrency }, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
     await podStarted;
     if (this.#drain.started) return;
     this.#leases.start();
