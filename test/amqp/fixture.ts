@@ -47,6 +47,11 @@ export class AmqpScenario {
     return scenario;
   }
 
+  /** A scenario whose broker is not there: only spawn() works. */
+  static unconnected(url: string, name: string): AmqpScenario {
+    return new AmqpScenario(url, name, "classic");
+  }
+
   /** The admin channel, reopened after a broker-side fault closed it. */
   async channel(): Promise<ConfirmChannel> {
     if (this.#channel) return this.#channel;
