@@ -203,7 +203,7 @@ function integer(name: string, value: number | undefined, fallback: number, min:
 
 /** A URL without its password, for messages. */
 export function redact(url: string): string {
-  return url.replace(/^(amqps?:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
 }
 
 function describe(value: unknown): string {
