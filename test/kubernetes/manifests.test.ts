@@ -181,6 +181,23 @@ describe("the set works together", () => {
     }
   });
 
+  it("the RabbitMQ ScaledObject: the amqp trigger on the example worker's queue, authenticated by an amqp:// Secret, and the same queue in the prometheus query", () => {
+    const [o] = docs.filter((d) => d.file === "scaledobject-rabbitmq.yaml" && d.obj.kind === "ScaledObject").map((d) => d.obj);
+    const triggers = o!.spec.triggers as Obj[];
+    const rabbitmq = triggers.find((t) => t.type === "rabbitmq")!;
+    // Over amqp, QueueLength is the ready count only: the in-flight-aware trigger beside it keeps running jobs' pods.
+    expect(rabbitmq.metadata).toMatchObject({ protocol: "amqp", mode: "QueueLength", queueName: "images" });
+    expect(Number(rabbitmq.metadata.value)).toBeGreaterThan(0);
+    const auth = named("TriggerAuthentication", rabbitmq.authenticationRef.name)!;
+    const ref = (auth.spec.secretTargetRef as Obj[]).find((r) => r.parameter === "host")!;
+    expect(named("Secret", ref.name)!.stringData[ref.key]).toMatch(/^amqps?:\/\//);
+    const prometheus = triggers.find((t) => t.type === "prometheus")!;
+    expect(prometheus.metadata.query).toContain(`queue="${rabbitmq.metadata.queueName}"`);
+    // One pod per QUIESCE_CONCURRENCY jobs: the Deployment's.
+    const [c] = named("Deployment", o!.spec.scaleTargetRef.name)!.spec.template.spec.containers as Obj[];
+    expect(prometheus.metadata.threshold).toBe(envOf(c!).QUIESCE_CONCURRENCY);
+  });
+
   it("ScaledJobs in one-message and drain-until-empty modes: gradual rollout, disruptions ignored by the failure policy", () => {
     const jobs = of("ScaledJob");
     const modes = jobs.map((j) => envOf(j.spec.jobTargetRef.template.spec.containers[0]));
