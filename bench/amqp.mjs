@@ -4,8 +4,9 @@
  * `createAmqpSource`) draining the same kind of queue on the same broker, in the same run.
  *
  * For each prefetch (10, 100) and each repetition, in rotated order:
- *   - raw: `connect()`, a channel, `prefetch(P)`, `consume(queue, async (msg) => { await noop();
- *     channel.ack(msg); })`, timed from `connect()` to the N-th ack, then closed;
+ *   - raw: `connect()`, a channel, `prefetch(P)`, `consume(queue, async (msg) => { await
+ *     noop(JSON.parse(msg.content)); channel.ack(msg); })`, timed from `connect()` to the N-th ack,
+ *     then closed (channel first);
  *   - quiesce: `createWorker({ source: createAmqpSource({ queue, url }), concurrency: P, handler:
  *     noop })` (the source's prefetch defaults to the concurrency), timed from `start()` (which
  *     connects) to the N-th `job:completed`, then drained;
@@ -117,7 +118,8 @@ async function runRaw(url, prefetch, n) {
   const channel = await connection.createChannel();
   await channel.prefetch(prefetch);
   await channel.consume(queue.name, async (message) => {
-    await noop(message);
+    // The payload decoded as the source does (JSON), so both sides do the same work per message.
+    await noop(JSON.parse(message.content.toString("utf8")));
     channel.ack(message);
     tick();
   });

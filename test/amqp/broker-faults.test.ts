@@ -68,9 +68,10 @@ describe("amqp: broker faults", () => {
 
   it("a memory alarm blocks the connection: receiving pauses and /status shows it, until the alarm clears", async () => {
     const s = await scenario("blocked");
-    // A fails after 1 s and is retried (a publish, which a blocked connection cannot make);
-    // B keeps the other slot busy; C waits in the prefetch buffer.
-    const [a] = await s.publish([{ n: 1, ms: 1_000, fail: true }, { n: 2, ms: 3_000 }]);
+    // A fails after 6 s (time for rabbitmqctl, slow on a loaded machine) and is retried: a publish,
+    // which a connection under an alarm cannot make. B keeps the other slot busy; C waits in the
+    // prefetch buffer.
+    const [a] = await s.publish([{ n: 1, ms: 6_000, fail: true }, { n: 2, ms: 8_000 }]);
     const [c] = await s.publish([{ n: 3, ms: 10 }]);
     const worker = s.spawn({ concurrency: 2, prefetch: 10, maxAttempts: 2 });
     const ready = await worker.waitForLine(/"event":"ready"/);
@@ -80,6 +81,7 @@ describe("amqp: broker faults", () => {
 
     await rabbitmqctl(node.info(), "set_vm_memory_high_watermark", "0.0000001");
     try {
+      expect(ofKind(events(worker), "job-failed"), "A failed before the alarm was raised: the test proves nothing").toEqual([]);
       const blocked = await pollUntil(async () => (await status(port)).source?.blocked, { timeoutMs: 20_000, message: "/status shows the block" });
       expect(blocked).toMatch(/memory/i);
       // A's slot is free, C is buffered: still nothing new starts while blocked.

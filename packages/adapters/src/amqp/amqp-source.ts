@@ -33,6 +33,7 @@ export class AmqpSource implements Source {
   #link: Link | null = null;
   #consumerTag: string | null = null;
   #connecting: Promise<void> | null = null;
+  #subscribing: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   /** Why the link failed while running; the next receive() reports it once. */
   #failure: SourceError | null = null;
@@ -60,11 +61,8 @@ export class AmqpSource implements Source {
   start(context?: SourceStartContext): Promise<void> {
     if (this.#state === "stopped") return Promise.reject(new IllegalStateError(`RabbitMQ source "${this.name}": start() after stop()`));
     this.#prefetch = this.#options.prefetch ?? context?.concurrency ?? this.#prefetch;
-    if (this.#state === "paused" && this.#link?.alive) {
-      // Started again after a pause: take work again.
-      this.#state = "running";
-      return this.#subscribe(this.#link);
-    }
+    // Started again after a pause: take work again.
+    if (this.#state === "paused") this.#state = "running";
     return this.#ensureLink();
   }
 
@@ -127,7 +125,10 @@ export class AmqpSource implements Source {
     return this.#stopping;
   }
 
+  /** Connected and, while running, consuming: reconnect or resubscribe as needed. */
   #ensureLink(): Promise<void> {
+    const link = this.#link;
+    if (link?.alive && !this.#connecting) return this.#state === "running" ? this.#subscribe(link) : Promise.resolve();
     this.#connecting ??= this.#connect().finally(() => {
       this.#connecting = null;
     });
@@ -167,8 +168,16 @@ export class AmqpSource implements Source {
     else if (this.#state === "stopped") await this.#dropLink(link);
   }
 
-  async #subscribe(link: Link): Promise<void> {
-    if (this.#consumerTag !== null) return;
+  #subscribe(link: Link): Promise<void> {
+    if (this.#consumerTag !== null) return Promise.resolve();
+    // One basic.consume at a time: two would make two consumers on the channel.
+    this.#subscribing ??= this.#consume(link).finally(() => {
+      this.#subscribing = null;
+    });
+    return this.#subscribing;
+  }
+
+  async #consume(link: Link): Promise<void> {
     try {
       const { consumerTag } = await bounded(
         link.channel.consume(this.name, (message) => this.#onMessage(link, message), { noAck: false }),
@@ -202,7 +211,7 @@ export class AmqpSource implements Source {
       void this.#dropLink(link);
       return;
     }
-    const facts = readMessage(message, this.name, `${this.name}#${link.id}.${message.fields.deliveryTag}`, this.#options.decode);
+    const facts = readMessage(message, this.name, () => `${this.name}#${link.id}.${message.fields.deliveryTag}`, this.#options.decode);
     const delivery = new AmqpDelivery(message, facts, link, Date.now() + this.#leaseSpanMs, this.#host);
     // Paused or stopping: whatever still arrives goes straight back.
     if (this.#state !== "running") delivery.releaseNow();
@@ -264,6 +273,8 @@ export class AmqpSource implements Source {
     const link = this.#link;
     this.#link = null;
     const errors = link ? await link.close() : [];
+    // A retry waiting for an alarm to clear gives up: its channel is gone.
+    for (const resolve of this.#unblocked.splice(0)) resolve();
     if (errors.length === 1) throw new SourceError(`RabbitMQ stop failed for queue "${this.name}": ${errors[0]?.message}`, { cause: errors[0] });
     if (errors.length > 1) throw new AggregateError(errors, `RabbitMQ stop failed for queue "${this.name}": ${errors.map((e) => e.message).join("; ")}`);
   }

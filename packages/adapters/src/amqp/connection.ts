@@ -97,7 +97,10 @@ export class Link {
       connection.off("blocked", onBlocked);
       connection.off("unblocked", onUnblocked);
       channel.off("close", onChannelClose);
-      // The error listeners stay: a late error from a closing socket must not throw.
+      // On our own connection the error listeners stay: a late error from a closing socket must
+      // not throw. A connection passed in keeps only its owner's, or each reopened channel would
+      // leave one more behind on it.
+      if (!this.owned) connection.off("error", onConnectionError);
     };
   }
 

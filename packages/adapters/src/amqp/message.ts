@@ -1,6 +1,6 @@
 import type { ConsumeMessage, Options } from "amqplib";
 import { coerceError } from "@quiesce/sdk";
-import type { AmqpMessageInfo } from "./options.js";
+import { decodeJson, type AmqpMessageInfo } from "./options.js";
 
 /**
  * The attempt a message is on, carried by the message itself: classic queues count nothing, so
@@ -19,16 +19,17 @@ export interface MessageFacts {
   readonly decodeError: Error | undefined;
 }
 
-export function readMessage(message: ConsumeMessage, queue: string, fallbackId: string, decode: (content: Buffer, info: AmqpMessageInfo) => unknown): MessageFacts {
+export function readMessage(message: ConsumeMessage, queue: string, fallbackId: () => string, decode: (content: Buffer, info: AmqpMessageInfo) => unknown): MessageFacts {
   const { properties } = message;
   const headers = (properties.headers ?? {}) as Record<string, unknown>;
-  const id = typeof properties.messageId === "string" && properties.messageId.length > 0 ? properties.messageId : fallbackId;
+  const id = typeof properties.messageId === "string" && properties.messageId.length > 0 ? properties.messageId : fallbackId();
   const attempt = positiveInteger(headers[attemptHeader]) ?? 1;
   const deliveryCount = positiveInteger(headers["x-delivery-count"]);
   let payload: unknown;
   let decodeError: Error | undefined;
   try {
-    payload = decode(message.content, { contentType: properties.contentType as string | undefined, contentEncoding: properties.contentEncoding as string | undefined, headers });
+    // The default decoder reads the body only: no info object per message for it.
+    payload = decode === decodeJson ? decodeJson(message.content) : decode(message.content, { contentType: properties.contentType as string | undefined, contentEncoding: properties.contentEncoding as string | undefined, headers });
   } catch (thrown) {
     const reason = thrown instanceof SyntaxError ? `its body is not valid JSON (${thrown.message})` : `decode threw: ${coerceError(thrown).message}`;
     decodeError = new Error(`RabbitMQ message ${id} on queue "${queue}" cannot be decoded: ${reason}; dead-lettered without running the handler`, { cause: thrown });

@@ -13,15 +13,15 @@ function message(content: string, properties: Record<string, unknown> = {}): Con
 
 describe("reading a message", () => {
   it("takes the producer's messageId, attempt 1 without the header, the header's attempt otherwise", () => {
-    expect(readMessage(message('{"a":1}', { messageId: "m-1" }), "q", "fallback", decodeJson)).toMatchObject({ id: "m-1", attempt: 1, payload: { a: 1 }, decodeError: undefined, deliveryCount: undefined });
-    expect(readMessage(message("2", { headers: { [attemptHeader]: 3, "x-delivery-count": 2 } }), "q", "fallback", decodeJson)).toMatchObject({ id: "fallback", attempt: 3, payload: 2, deliveryCount: 2 });
-    expect(readMessage(message("2", { headers: { [attemptHeader]: "junk" } }), "q", "f", decodeJson).attempt).toBe(1);
+    expect(readMessage(message('{"a":1}', { messageId: "m-1" }), "q", () => "fallback", decodeJson)).toMatchObject({ id: "m-1", attempt: 1, payload: { a: 1 }, decodeError: undefined, deliveryCount: undefined });
+    expect(readMessage(message("2", { headers: { [attemptHeader]: 3, "x-delivery-count": 2 } }), "q", () => "fallback", decodeJson)).toMatchObject({ id: "fallback", attempt: 3, payload: 2, deliveryCount: 2 });
+    expect(readMessage(message("2", { headers: { [attemptHeader]: "junk" } }), "q", () => "f", decodeJson).attempt).toBe(1);
   });
 
   it("a body that does not decode becomes a decodeError naming the message and queue, never a throw", () => {
-    const facts = readMessage(message("{not json", { messageId: "m-2" }), "images", "f", decodeJson);
+    const facts = readMessage(message("{not json", { messageId: "m-2" }), "images", () => "f", decodeJson);
     expect(facts.decodeError?.message).toMatch(/^RabbitMQ message m-2 on queue "images" cannot be decoded: its body is not valid JSON/);
-    const custom = readMessage(message("x"), "images", "f", () => {
+    const custom = readMessage(message("x"), "images", () => "f", () => {
       throw new Error("not an image");
     });
     expect(custom.decodeError?.message).toMatch(/decode threw: not an image/);
