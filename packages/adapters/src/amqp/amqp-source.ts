@@ -3,7 +3,7 @@ import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, QueueDepth, Source, SourceStartContext, SourceStatus } from "@quiesce/sdk";
 import { AmqpDelivery, type DeliveryHost } from "./amqp-delivery.js";
 import { PrefetchBuffer } from "./buffer.js";
-import { Link, bounded, describeUrl } from "./connection.js";
+import { Link, bounded, describeUrl, unlessAborted } from "./connection.js";
 import { loadAmqplib, type AmqplibModule } from "./load.js";
 import { readMessage, retryProperties } from "./message.js";
 import type { ResolvedAmqpOptions } from "./options.js";
@@ -80,7 +80,8 @@ export class AmqpSource implements Source {
         throw failure;
       }
       if (!this.#link?.alive || this.#consumerTag === null) {
-        await this.#ensureLink();
+        // A reconnect can take up to connectTimeoutMs; an abort (the drain) must not wait for it.
+        await unlessAborted(this.#ensureLink(), signal);
         continue;
       }
       // A memory or disk alarm: hand out nothing new until the broker unblocks us.

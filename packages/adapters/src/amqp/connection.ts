@@ -159,3 +159,25 @@ export function bounded<T>(promise: Promise<T>, ms: number, message: () => strin
   );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Settle with `promise`, or resolve as soon as `signal` aborts (the promise carries on alone). */
+export function unlessAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
