@@ -30,6 +30,8 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { fmt } from "./lib/stats.mjs";
+import { best, counter, driveSource, interleaved, log, rate } from "./lib/throughput.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -50,8 +52,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 50_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 10_000;
 const noop = async () => {};
-const log = (line) => process.stderr.write(`${line}\n`);
-const fmt = (x, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- the broker, through the test harness ----------------------------------------------------------
 
@@ -85,27 +85,6 @@ async function filledQueue(url, n) {
       await channel.deleteQueue(name);
       await admin.close();
       if (messageCount !== 0 || consumerCount !== 0) throw new Error(`${mode} run inconsistent: ${messageCount} ready, ${consumerCount} consumers left of ${n}`);
-    },
-  };
-}
-
-/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
-function counter(n) {
-  let done = 0;
-  let t0 = 0;
-  let cpu0 = null;
-  let finish;
-  const finished = new Promise((resolve) => (finish = resolve));
-  return {
-    finished,
-    begin() {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-    },
-    tick() {
-      if (++done !== n) return;
-      const cpu = process.cpuUsage(cpu0);
-      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
     },
   };
 }
@@ -157,28 +136,9 @@ async function runSourceOnly(url, prefetch, n) {
   const queue = await filledQueue(url, n);
   const { finished, begin, tick } = counter(n);
   const source = adapter.createAmqpSource({ queue: queue.name, url, prefetch });
-  const signal = new AbortController().signal;
-  let inFlight = 0;
-  let slotFreed = null;
-  const runOne = async (delivery) => {
-    const result = await noop(delivery.payload);
-    await delivery.ack(result);
-    inFlight--;
-    tick();
-    slotFreed?.();
-  };
   begin();
   await source.start();
-  let received = 0;
-  while (received < n) {
-    while (inFlight >= prefetch) await new Promise((resolve) => (slotFreed = resolve));
-    const batch = await source.receive(prefetch - inFlight, signal);
-    for (const delivery of batch) {
-      inFlight++;
-      received++;
-      void runOne(delivery);
-    }
-  }
+  await driveSource(source, prefetch, n, noop, tick);
   const run = await finished;
   await source.stop();
   await queue.check("source only");
@@ -188,46 +148,22 @@ async function runSourceOnly(url, prefetch, n) {
 const allModes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
 // BENCH_MODES=source (for a profile of one path); the table needs all three.
 const modes = Object.fromEntries((process.env.BENCH_MODES ?? "raw,quiesce,source").split(",").map((m) => [m, allModes[m]]));
-const ORDERS = [
-  ["raw", "quiesce", "source"],
-  ["source", "quiesce", "raw"],
-  ["quiesce", "raw", "source"],
-];
-
-const best = (row, mode) => Math.max(...row.rates[mode]);
-const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 async function main() {
   const started = performance.now();
   const broker = await startBroker();
   const { url } = broker;
   log(`amqp bench: RabbitMQ on ${url.replace(/:[^:@/]*@/, ":***@")}, ${fmt(JOBS)} messages per run, ${REPS} runs per mode`);
-  const rows = [];
+  let rows;
   try {
-    for (const p of PREFETCHES) {
-      // Warm-up: JIT every path at this prefetch; not reported.
-      for (const mode of Object.keys(modes)) await modes[mode](url, p, WARMUP_JOBS);
-      const rates = { raw: [], quiesce: [], source: [] };
-      const cpu = { raw: [], quiesce: [], source: [] };
-      for (let rep = 0; rep < REPS; rep++) {
-        // Rotate the order, so drift (broker memory, GC, a neighbour) hits every mode alike.
-        for (const mode of ORDERS[rep % ORDERS.length].filter((m) => m in modes)) {
-          const run = await modes[mode](url, p, JOBS);
-          rates[mode].push(JOBS / run.seconds);
-          cpu[mode].push(run.cpuUsPerJob);
-        }
-      }
-      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
-      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
-      rows.push({ p, ...med, cpu: cpuMed, rates });
-      log(`prefetch=${p}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} msg/s`);
-    }
+    rows = await interleaved({
+      settings: PREFETCHES,
+      modes: Object.keys(modes),
+      reps: REPS,
+      jobs: JOBS,
+      warmupJobs: WARMUP_JOBS,
+      run: (mode, prefetch, n) => modes[mode](url, prefetch, n),
+      label: "prefetch",
+    });
   } finally {
     await broker.stop();
   }
@@ -243,12 +179,12 @@ async function main() {
     "|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.p} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+        `| ${r.setting} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
     ),
     "",
     "msg/s: median of the runs (best run in brackets: the one least slowed by neighbours). CPU: this process's user + system time per message during the timed part, median (the broker's CPU is not in it).",
     "",
-    `Runs (msg/s): ${rows.map((r) => `prefetch=${r.p} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Runs (msg/s): ${rows.map((r) => `prefetch=${r.setting} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
     `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
     "",
   ];
