@@ -1,5 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
 import { coerceError } from "@quiesce/sdk";
+import { expired, withBound } from "@quiesce/sdk/source-kit";
 import type { AmqplibModule } from "./load.js";
 import { redact } from "./options.js";
 
@@ -140,24 +141,15 @@ export function describeUrl(url: string | Options.Connect): string {
   return `${url.hostname ?? "localhost"}:${url.port ?? 5672}${url.vhost ? `/${url.vhost}` : ""}`;
 }
 
-/** Race a promise against a timer; a value that arrives after the timeout is handed to `late`. */
-export function bounded<T>(promise: Promise<T>, ms: number, message: () => string, late?: (value: T) => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(message()));
-    }, ms);
-    timer.unref();
-  });
-  promise.then(
-    (value) => {
-      if (timedOut) late?.(value);
-    },
-    () => undefined,
-  );
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/**
+ * Await `promise` for at most `ms` (the SDK's bound), rejecting with `message` when the bound came
+ * first; a value that still arrives after that (a connection, a channel) is handed to `late`.
+ */
+export async function bounded<T>(promise: Promise<T>, ms: number, message: () => string, late?: (value: T) => void): Promise<T> {
+  const result = await withBound(promise, ms);
+  if (result !== expired) return result;
+  if (late) promise.then(late, () => undefined);
+  throw new Error(message());
 }
 
 /** Settle with `promise`, or resolve as soon as `signal` aborts (the promise carries on alone). */

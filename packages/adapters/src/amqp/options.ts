@@ -1,5 +1,5 @@
 import type { ChannelModel, Options } from "amqplib";
-import { ConfigError } from "@quiesce/sdk";
+import { check, invalid, optional, positiveInt } from "@quiesce/sdk/source-kit";
 
 /** Declare the queue on start (classic or quorum, dead-letter exchange, ...). */
 export interface AmqpQueueAssertion {
@@ -104,85 +104,76 @@ const where = "createAmqpSource";
 
 export const decodeJson = (content: Buffer): unknown => JSON.parse(content.toString("utf8"));
 
+// AMQP shortstr: at most 255 bytes. An empty name would be a server-named queue, never ours.
+const queueName = check("a non-empty string of at most 255 bytes", (value) =>
+  typeof value === "string" && value.length > 0 && Buffer.byteLength(value) <= 255 ? value : undefined,
+);
+const prefetchCount = check(`an integer from 1 to ${maxPrefetch}`, (value) =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= maxPrefetch ? value : undefined,
+);
+const decoder = check("a function (content: Buffer, message) => payload", (value) =>
+  typeof value === "function" ? (value as ResolvedAmqpOptions["decode"]) : undefined,
+);
+const flag = check("a boolean", (value) => (typeof value === "boolean" ? value : undefined));
+const plainObject = (form: string) =>
+  check(form, (value) => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined));
+const assertion = plainObject("an object { durable?, arguments? } or left out");
+const queueArguments = plainObject('an object of queue arguments (e.g. { "x-queue-type": "quorum" })');
+
 /** Validate and fill in defaults. Pure: no connection is made. Each message names the option. */
 export function resolveAmqpOptions(input: AmqpSourceOptions): ResolvedAmqpOptions {
   if (typeof input !== "object" || input === null) {
-    throw new ConfigError(`${where}: options must be an object with at least queue and url (or connection), got ${describe(input)}`);
+    throw invalid(`${where}: options`, "an object with at least queue and url (or connection)", input);
   }
-  const queue = input.queue;
-  // AMQP shortstr: at most 255 bytes. An empty name would be a server-named queue, never ours.
-  if (typeof queue !== "string" || queue.length === 0 || Buffer.byteLength(queue) > 255) {
-    throw new ConfigError(`${where}: queue must be a non-empty string of at most 255 bytes, got ${describe(queue)}`);
-  }
+  const queue = queueName(`${where}: queue`, input.queue);
   const { url, connection } = resolveConnection(input.url, input.connection);
-  const consumerTimeoutMs = integer("consumerTimeoutMs", input.consumerTimeoutMs, defaults.consumerTimeoutMs, 1);
-  const checkIntervalMs = integer("checkIntervalMs", input.checkIntervalMs, defaults.checkIntervalMs, 1);
+  const consumerTimeoutMs = optional(positiveInt, `${where}: consumerTimeoutMs`, input.consumerTimeoutMs, defaults.consumerTimeoutMs);
+  const checkIntervalMs = optional(positiveInt, `${where}: checkIntervalMs`, input.checkIntervalMs, defaults.checkIntervalMs);
   if (checkIntervalMs * 4 > consumerTimeoutMs) {
-    throw new ConfigError(`${where}: checkIntervalMs must be at most a quarter of consumerTimeoutMs (${consumerTimeoutMs}), got ${checkIntervalMs}`);
-  }
-  if (input.decode !== undefined && typeof input.decode !== "function") {
-    throw new ConfigError(`${where}: decode must be a function (content: Buffer, message) => payload, got ${describe(input.decode)}`);
+    throw invalid(`${where}: checkIntervalMs`, `at most a quarter of consumerTimeoutMs (${consumerTimeoutMs})`, checkIntervalMs);
   }
   return {
     queue,
     url,
     connection,
-    prefetch: input.prefetch === undefined ? null : prefetch(input.prefetch),
+    prefetch: input.prefetch === undefined ? null : prefetchCount(`${where}: prefetch`, input.prefetch),
     assert: resolveAssert(input.assert),
-    maxAttempts: integer("maxAttempts", input.maxAttempts, defaults.maxAttempts, 1),
-    decode: input.decode ?? decodeJson,
+    maxAttempts: optional(positiveInt, `${where}: maxAttempts`, input.maxAttempts, defaults.maxAttempts),
+    decode: optional(decoder, `${where}: decode`, input.decode, decodeJson),
     consumerTimeoutMs,
     checkIntervalMs,
-    pollTimeoutMs: integer("pollTimeoutMs", input.pollTimeoutMs, defaults.pollTimeoutMs, 1),
-    connectTimeoutMs: integer("connectTimeoutMs", input.connectTimeoutMs, defaults.connectTimeoutMs, 1),
+    pollTimeoutMs: optional(positiveInt, `${where}: pollTimeoutMs`, input.pollTimeoutMs, defaults.pollTimeoutMs),
+    connectTimeoutMs: optional(positiveInt, `${where}: connectTimeoutMs`, input.connectTimeoutMs, defaults.connectTimeoutMs),
   };
 }
 
 function resolveConnection(url: unknown, connection: unknown): Pick<ResolvedAmqpOptions, "url" | "connection"> {
-  if (url !== undefined && connection !== undefined) {
-    throw new ConfigError(`${where}: give url or connection, not both, got both`);
-  }
+  if (url !== undefined && connection !== undefined) throw invalid(`${where}: url or connection`, "given, not both", "both");
   if (connection !== undefined) {
-    if (!isAmqpConnection(connection)) {
-      throw new ConfigError(`${where}: connection must be an amqplib connection (the result of amqplib.connect()), got ${describe(connection)}`);
-    }
+    if (!isAmqpConnection(connection)) throw invalid(`${where}: connection`, "an amqplib connection (the result of amqplib.connect())", connection);
     return { url: null, connection };
   }
   if (typeof url === "string") {
-    let protocol: string;
+    let protocol = "";
     try {
       protocol = new URL(url).protocol;
     } catch {
-      throw new ConfigError(`${where}: url must be an amqp:// or amqps:// URL, got ${describe(redact(url))}`);
+      // reported below, without the password
     }
-    if (protocol !== "amqp:" && protocol !== "amqps:") {
-      throw new ConfigError(`${where}: url must be an amqp:// or amqps:// URL, got ${describe(redact(url))}`);
-    }
+    if (protocol !== "amqp:" && protocol !== "amqps:") throw invalid(`${where}: url`, "an amqp:// or amqps:// URL", redact(url));
     return { url, connection: null };
   }
   if (typeof url === "object" && url !== null && !Array.isArray(url)) return { url: { ...(url as Options.Connect) }, connection: null };
-  throw new ConfigError(`${where}: url must be an amqp:// URL or amqplib connect options (or give connection instead), got ${describe(url)}`);
+  throw invalid(`${where}: url`, "an amqp:// URL or amqplib connect options (or give connection instead)", url);
 }
 
-function resolveAssert(assert: AmqpQueueAssertion | undefined): ResolvedAmqpOptions["assert"] {
-  if (assert === undefined) return null;
-  if (typeof assert !== "object" || assert === null || Array.isArray(assert)) {
-    throw new ConfigError(`${where}: assert must be an object { durable?, arguments? } or left out, got ${describe(assert)}`);
-  }
-  const durable = assert.durable ?? true;
-  if (typeof durable !== "boolean") throw new ConfigError(`${where}: assert.durable must be a boolean, got ${describe(durable)}`);
-  const args = assert.arguments ?? {};
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    throw new ConfigError(`${where}: assert.arguments must be an object of queue arguments (e.g. { "x-queue-type": "quorum" }), got ${describe(args)}`);
-  }
-  return { durable, arguments: { ...args } };
-}
-
-function prefetch(value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > maxPrefetch) {
-    throw new ConfigError(`${where}: prefetch must be an integer from 1 to ${maxPrefetch}, got ${describe(value)}`);
-  }
-  return value;
+function resolveAssert(input: unknown): ResolvedAmqpOptions["assert"] {
+  if (input === undefined) return null;
+  const given = assertion(`${where}: assert`, input);
+  return {
+    durable: optional(flag, `${where}: assert.durable`, given["durable"], true),
+    arguments: { ...optional(queueArguments, `${where}: assert.arguments`, given["arguments"], {}) },
+  };
 }
 
 /** Structural check: amqplib's promise-API connection has createConfirmChannel() and close(). */
@@ -192,23 +183,7 @@ export function isAmqpConnection(value: unknown): value is ChannelModel {
   return typeof candidate.createConfirmChannel === "function" && typeof candidate.close === "function" && typeof candidate.on === "function";
 }
 
-function integer(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    const form = min === 0 ? "an integer >= 0" : "a positive integer";
-    throw new ConfigError(`${where}: ${name} must be ${form}, got ${describe(value)}`);
-  }
-  return value;
-}
-
 /** A URL without its password, for messages. */
 export function redact(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }

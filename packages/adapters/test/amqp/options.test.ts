@@ -59,7 +59,7 @@ describe("resolveAmqpOptions", () => {
     ["no queue", { url: base.url }, /queue must be a non-empty string of at most 255 bytes, got undefined/],
     ["a queue name over 255 bytes", { ...base, queue: "é".repeat(128) }, /queue must be a non-empty string of at most 255 bytes/],
     ["neither url nor connection", { queue: "images" }, /url must be an amqp:\/\/ URL or amqplib connect options \(or give connection instead\), got undefined/],
-    ["both url and connection", { ...base, connection: fakeConnection }, /give url or connection, not both/],
+    ["both url and connection", { ...base, connection: fakeConnection }, /url or connection must be given, not both, got "both"/],
     ["an http URL", { ...base, url: "http://127.0.0.1" }, /url must be an amqp:\/\/ or amqps:\/\/ URL, got "http:\/\/127.0.0.1"/],
     ["a connection that is not amqplib's", { queue: "images", connection: { close() {} } }, /connection must be an amqplib connection .*got an object/],
     ["prefetch 0", { ...base, prefetch: 0 }, /prefetch must be an integer from 1 to 65535, got 0/],
