@@ -18,7 +18,9 @@ describe("amqp: recovery", () => {
     const s = (scenario = await AmqpScenario.create(servers().rabbitmq.url, uniqueName("sigkill")));
     const doomed = s.spawn();
     await doomed.waitForLine(/"event":"ready"/);
-    const [id] = await s.publish([{ n: 1, ms: 3_000 }]);
+    // Long on its first delivery (so the doomed worker is surely still in it, however slowly the
+    // survivor starts), quick once redelivered.
+    const [id] = await s.publish([{ n: 1, firstMs: 60_000, ms: 100 }]);
     await doomed.waitForLine(/"event":"job-started"/);
     const survivor = s.spawn();
     await survivor.waitForLine(/"event":"ready"/);
