@@ -45,6 +45,8 @@ describe("amqp: broker faults", () => {
     await pollUntil(() => s.effects().size >= afterClose + 30, { timeoutMs: 20_000, message: "30 more done after close_all_connections" });
     await node.restart();
     await pollUntil(() => s.effects().size === total, { timeoutMs: 40_000, message: `all ${total} messages done after the restart` });
+    // An ack is reported after the side effect: wait for every report.
+    await pollUntil(() => new Set(ofKind(events(worker), "job-completed").map((e) => e.id)).size === total, { timeoutMs: 10_000, message: `${total} acks reported` });
     await pollUntil(async () => (await s.counts()).ready === 0, { timeoutMs: 10_000, message: "queue empty" });
 
     const log = events(worker);

@@ -54,6 +54,8 @@ describe("amqp: consumer_timeout", () => {
     const [long, short] = await s.publish([{ n: 1, firstMs: 20_000, ms: 10 }, { n: 2, ms: 2_000 }]);
     const worker = s.spawn({ concurrency: 2, prefetch: 2, consumerTimeoutMs: timeoutMs, checkMs: 250 });
     await pollUntil(() => s!.effects().get(1) === 1 && s!.effects().get(2) === 1, { timeoutMs: 20_000, message: "both messages done" });
+    // An ack is reported after the side effect: wait for both reports.
+    await pollUntil(() => ofKind(events(worker), "job-completed").length >= 2, { timeoutMs: 10_000, message: "both acks reported" });
 
     const log = events(worker);
     const [first, again] = ofKind(log, "received").filter((e) => e.id === long);

@@ -27,7 +27,9 @@ describe("amqp: recovery", () => {
 
     const killed = await doomed.kill();
     expect(killed.signal).toBe("SIGKILL");
-    await pollUntil(() => s.effects().get(1) === 1, { timeoutMs: 20_000, message: "message done by the survivor" });
+    // The survivor's ack is reported after its side effect: wait for the report.
+    await pollUntil(() => ofKind(events(survivor), "job-completed").length === 1, { timeoutMs: 20_000, message: "message completed by the survivor" });
+    expect(s.effects().get(1)).toBe(1);
     const received = ofKind(events(survivor), "received");
     expect(received).toEqual([expect.objectContaining({ id, redelivered: true, attempt: 1 })]);
     expect(ofKind(events(survivor), "job-completed").map((e) => e.id)).toEqual([id]);
@@ -45,7 +47,7 @@ describe("amqp: recovery", () => {
     const corrupt = await s.publishRaw(Buffer.from("{not json"));
     const [good] = await s.publish([{ n: 2, ms: 10 }]);
 
-    await pollUntil(async () => (await s.counts()).dead === 2 && s.effects().get(2) === 1, { timeoutMs: 20_000, message: "2 dead letters, the good message done" });
+    await pollUntil(async () => (await s.counts()).dead === 2 && ofKind(events(worker), "job-completed").length === 1, { timeoutMs: 20_000, message: "2 dead letters, the good message acked" });
     const log = events(worker);
     // Three runs of the poison message, attempts 1, 2, 3 (each retry a confirmed republish).
     expect(ofKind(log, "job-started").filter((e) => e.id === poison).map((e) => e.attempt)).toEqual([1, 2, 3]);
