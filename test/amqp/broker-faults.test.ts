@@ -31,7 +31,7 @@ async function status(port: number): Promise<{ state: string; source?: { connect
 }
 
 describe("amqp: broker faults", () => {
-  it("close_all_connections, then a broker restart, mid-run: in-flight handlers are aborted, nothing is acked twice, the worker reconnects and finishes the queue", async () => {
+  it("close_all_connections, then a broker restart, mid-run: in-flight handlers are aborted, nothing is acked twice, the worker reconnects and finishes the queue", { timeout: 150_000 }, async () => {
     const s = await scenario("faults");
     const total = 150;
     const ids = await s.publish(Array.from({ length: total }, (_, n) => ({ n, ms: 300 })));
@@ -39,12 +39,12 @@ describe("amqp: broker faults", () => {
     const worker = s.spawn({ concurrency: 5, prefetch: 5, checkMs: 100 });
     await worker.waitForLine(/"event":"ready"/);
 
-    await pollUntil(() => s.effects().size >= 30, { timeoutMs: 20_000, message: "30 messages done" });
+    await pollUntil(() => s.effects().size >= 30, { timeoutMs: 40_000, message: "30 messages done" });
     await node.closeConnections("fault injection");
     const afterClose = s.effects().size;
-    await pollUntil(() => s.effects().size >= afterClose + 30, { timeoutMs: 20_000, message: "30 more done after close_all_connections" });
+    await pollUntil(() => s.effects().size >= afterClose + 30, { timeoutMs: 40_000, message: "30 more done after close_all_connections" });
     await node.restart();
-    await pollUntil(() => s.effects().size === total, { timeoutMs: 40_000, message: `all ${total} messages done after the restart` });
+    await pollUntil(() => s.effects().size === total, { timeoutMs: 60_000, message: `all ${total} messages done after the restart` });
     // An ack is reported after the side effect: wait for every report.
     await pollUntil(() => new Set(ofKind(events(worker), "job-completed").map((e) => e.id)).size === total, { timeoutMs: 10_000, message: `${total} acks reported` });
     await pollUntil(async () => (await s.counts()).ready === 0, { timeoutMs: 10_000, message: "queue empty" });

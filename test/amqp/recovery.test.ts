@@ -47,7 +47,10 @@ describe("amqp: recovery", () => {
     const corrupt = await s.publishRaw(Buffer.from("{not json"));
     const [good] = await s.publish([{ n: 2, ms: 10 }]);
 
-    await pollUntil(async () => (await s.counts()).dead === 2 && ofKind(events(worker), "job-completed").length === 1, { timeoutMs: 20_000, message: "2 dead letters, the good message acked" });
+    await pollUntil(
+      async () => (await s.counts()).dead === 2 && ofKind(events(worker), "job-completed").length === 1 && ofKind(events(worker), "job-failed").length === 4,
+      { timeoutMs: 20_000, message: "2 dead letters, 4 failures reported, the good message acked" },
+    );
     const log = events(worker);
     // Three runs of the poison message, attempts 1, 2, 3 (each retry a confirmed republish).
     expect(ofKind(log, "job-started").filter((e) => e.id === poison).map((e) => e.attempt)).toEqual([1, 2, 3]);
