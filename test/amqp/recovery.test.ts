@@ -39,6 +39,19 @@ describe("amqp: recovery", () => {
     expect(await s.counts()).toEqual({ ready: 0, dead: 0 });
   });
 
+  it("the queue deleted under a running worker: the broker cancels the consumer, a clear source error, then exit 1 once the queue stays missing", async () => {
+    const s = (scenario = await AmqpScenario.create(servers().rabbitmq.url, uniqueName("deleted")));
+    const worker = s.spawn({ extra: { QUIESCE_SOURCE_FAILURE_MS: "2000" } });
+    await worker.waitForLine(/"event":"ready"/);
+    await (await s.channel()).deleteQueue(s.name);
+    const exit = await worker.waitForExit(20_000);
+    expect(exit.code).toBe(1);
+    const errors = ofKind(events(worker), "worker-error").map((e) => String(e.error));
+    expect(errors[0]).toMatch(/RabbitMQ cancelled the consumer on queue "[^"]+": the queue was deleted or the consumer was removed by the broker/);
+    // Then it cannot subscribe again: the queue is gone (no assert option, so it is not re-made).
+    expect(exit.lastStderrLine).toMatch(/^quiesce: fatal: .*checkQueue failed for queue .*NOT_FOUND/);
+  });
+
   it("a poison message with maxAttempts 3 runs three times, then is dead-lettered; a body that is not JSON is dead-lettered at once; the worker keeps going", async () => {
     const s = (scenario = await AmqpScenario.create(servers().rabbitmq.url, uniqueName("poison")));
     const worker = s.spawn({ maxAttempts: 3 });
