@@ -166,7 +166,8 @@ describe("the set works together", () => {
       const prometheus = (o.spec.triggers as Obj[]).find((t) => t.type === "prometheus");
       // In flight is per pod (sum); every pod reports the same depth (max); no series while pods
       // run is an error, never a 0 (the last line answers 0 only at zero replicas).
-      expect(prometheus?.metadata.query).toContain('sum(quiesce_jobs_in_flight{namespace="quiesce-demo", queue="emails"})');
+      // (queue: each example worker's own, "emails" or the RabbitMQ example's "images")
+      expect(prometheus?.metadata.query).toMatch(/sum\(quiesce_jobs_in_flight\{namespace="quiesce-demo", queue="[\w.-]+"\}\)/);
       expect(prometheus?.metadata.query).toContain("max(quiesce_queue_depth{");
       expect(prometheus?.metadata.query).not.toMatch(/sum\(quiesce_queue_depth|avg\(quiesce_queue_depth/);
       expect(prometheus?.metadata.query).toMatch(/\bor \(sum\(kube_deployment_status_replicas\{namespace="quiesce-demo", deployment="quiesce-worker"\}\) == 0\)$/);
