@@ -51,7 +51,7 @@ function directionZones(root, layers) {
 
 export default tseslint.config(
   // Plain .mjs is ignored except the bench scripts, which are linted as Node ESM (see below).
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.mjs", "!bench/**/*.mjs", "**/*.cjs", "coverage/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.mjs", "!bench/**/*.mjs", "**/*.cjs", "coverage/**", "bench/results/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -32,7 +32,8 @@ import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { freePort } from "./lib/ports.mjs";
-import { fmt, median } from "./lib/stats.mjs";
+import { fmt } from "./lib/stats.mjs";
+import { best, counter, driveSource, interleaved, log, rate } from "./lib/throughput.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same bullmq and ioredis copies the adapter resolves.
@@ -54,7 +55,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
-const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---- a private redis-server -------------------------------------------------------------------
 
@@ -113,27 +113,6 @@ async function filledQueue(connection, n) {
   };
 }
 
-/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
-function counter(n) {
-  let done = 0;
-  let t0 = 0;
-  let cpu0 = null;
-  let finish;
-  const finished = new Promise((resolve) => (finish = resolve));
-  return {
-    finished,
-    begin() {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-    },
-    tick() {
-      if (++done !== n) return;
-      const cpu = process.cpuUsage(cpu0);
-      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
-    },
-  };
-}
-
 async function runRaw(connection, concurrency, n) {
   const queue = await filledQueue(connection, n);
   const { finished, begin, tick } = counter(n);
@@ -181,28 +160,9 @@ async function runSourceOnly(connection, concurrency, n) {
   const queue = await filledQueue(connection, n);
   const { finished, begin, tick } = counter(n);
   const source = adapter.createBullmqSource({ queue: queue.name, connection });
-  const signal = new AbortController().signal;
-  let inFlight = 0;
-  let slotFreed = null;
-  const runOne = async (delivery) => {
-    const result = await noop(delivery.payload);
-    await delivery.ack(result);
-    inFlight--;
-    tick();
-    slotFreed?.();
-  };
   begin();
   await source.start();
-  let received = 0;
-  while (received < n) {
-    while (inFlight >= concurrency) await new Promise((resolve) => (slotFreed = resolve));
-    const batch = await source.receive(concurrency - inFlight, signal);
-    for (const delivery of batch) {
-      inFlight++;
-      received++;
-      void runOne(delivery);
-    }
-  }
+  await driveSource(source, concurrency, n, noop, tick);
   const run = await finished;
   await source.stop();
   await check("source only", queue, n);
@@ -210,40 +170,22 @@ async function runSourceOnly(connection, concurrency, n) {
 }
 
 const modes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
-const ORDERS = [
-  ["raw", "quiesce", "source"],
-  ["source", "quiesce", "raw"],
-  ["quiesce", "raw", "source"],
-];
-
-const best = (row, mode) => Math.max(...row.rates[mode]);
-const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
-
 async function main() {
   const started = performance.now();
   const redis = await startRedis();
   const connection = { host: "127.0.0.1", port: redis.port };
   log(`bullmq bench: redis-server on 127.0.0.1:${redis.port}, ${fmt(JOBS)} jobs per run, ${REPS} runs per mode`);
-  const rows = [];
+  let rows;
   try {
-    for (const c of CONCURRENCIES) {
-      // Warm-up: JIT every path at this concurrency; not reported.
-      for (const mode of Object.keys(modes)) await modes[mode](connection, c, WARMUP_JOBS);
-      const rates = { raw: [], quiesce: [], source: [] };
-      const cpu = { raw: [], quiesce: [], source: [] };
-      for (let rep = 0; rep < REPS; rep++) {
-        // Rotate the order, so drift (Redis memory, GC, a neighbour) hits every mode alike.
-        for (const mode of ORDERS[rep % ORDERS.length]) {
-          const run = await modes[mode](connection, c, JOBS);
-          rates[mode].push(JOBS / run.seconds);
-          cpu[mode].push(run.cpuUsPerJob);
-        }
-      }
-      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
-      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
-      rows.push({ c, ...med, cpu: cpuMed, rates });
-      log(`c=${c}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} jobs/s`);
-    }
+    rows = await interleaved({
+      settings: CONCURRENCIES,
+      modes: Object.keys(modes),
+      reps: REPS,
+      jobs: JOBS,
+      warmupJobs: WARMUP_JOBS,
+      run: (mode, c, n) => modes[mode](connection, c, n),
+      label: "c",
+    });
   } finally {
     await redis.stop();
   }
@@ -259,12 +201,12 @@ async function main() {
     "|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.c} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+        `| ${r.setting} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
     ),
     "",
     "jobs/s: median of the runs (best run in brackets: the one least slowed by neighbours). CPU: this process's user + system time per job during the timed part, median.",
     "",
-    `Runs (jobs/s): ${rows.map((r) => `c=${r.c} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Runs (jobs/s): ${rows.map((r) => `c=${r.setting} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
     `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
     "",
   ];

@@ -172,8 +172,9 @@ describe("the set works together", () => {
       const prometheus = (o.spec.triggers as Obj[]).find((t) => t.type === "prometheus");
       // In flight is per pod (sum); every pod reports the same depth (max); no series while pods
       // run is an error, never a 0 (the last line answers 0 only at zero replicas).
-      // (A Deployment sharing the namespace with another one's queue name filters by its pods.)
-      expect(prometheus?.metadata.query).toMatch(/sum\(quiesce_jobs_in_flight\{namespace="quiesce-demo", (pod=~"[\w.*-]+", )?queue="emails"\}\)/);
+      // (queue: each example worker's own, "emails" or the RabbitMQ example's "images"; a Deployment
+      // sharing the namespace with another one's queue name filters by its pods.)
+      expect(prometheus?.metadata.query).toMatch(/sum\(quiesce_jobs_in_flight\{namespace="quiesce-demo", (pod=~"[\w.*-]+", )?queue="[\w.-]+"\}\)/);
       expect(prometheus?.metadata.query).toContain("max(quiesce_queue_depth{");
       expect(prometheus?.metadata.query).not.toMatch(/sum\(quiesce_queue_depth|avg\(quiesce_queue_depth/);
       expect(prometheus?.metadata.query).toMatch(
@@ -188,6 +189,23 @@ describe("the set works together", () => {
     for (const auth of of("TriggerAuthentication")) {
       for (const ref of (auth.spec.secretTargetRef ?? []) as Obj[]) expect(named("Secret", ref.name)?.stringData?.[ref.key]).toBeTypeOf("string");
     }
+  });
+
+  it("the RabbitMQ ScaledObject: the amqp trigger on the example worker's queue, authenticated by an amqp:// Secret, and the same queue in the prometheus query", () => {
+    const [o] = docs.filter((d) => d.file === "scaledobject-rabbitmq.yaml" && d.obj.kind === "ScaledObject").map((d) => d.obj);
+    const triggers = o!.spec.triggers as Obj[];
+    const rabbitmq = triggers.find((t) => t.type === "rabbitmq")!;
+    // Over amqp, QueueLength is the ready count only: the in-flight-aware trigger beside it keeps running jobs' pods.
+    expect(rabbitmq.metadata).toMatchObject({ protocol: "amqp", mode: "QueueLength", queueName: "images" });
+    expect(Number(rabbitmq.metadata.value)).toBeGreaterThan(0);
+    const auth = named("TriggerAuthentication", rabbitmq.authenticationRef.name)!;
+    const ref = (auth.spec.secretTargetRef as Obj[]).find((r) => r.parameter === "host")!;
+    expect(named("Secret", ref.name)!.stringData[ref.key]).toMatch(/^amqps?:\/\//);
+    const prometheus = triggers.find((t) => t.type === "prometheus")!;
+    expect(prometheus.metadata.query).toContain(`queue="${rabbitmq.metadata.queueName}"`);
+    // One pod per QUIESCE_CONCURRENCY jobs: the Deployment's.
+    const [c] = named("Deployment", o!.spec.scaleTargetRef.name)!.spec.template.spec.containers as Obj[];
+    expect(prometheus.metadata.threshold).toBe(envOf(c!).QUIESCE_CONCURRENCY);
   });
 
   it("ScaledJobs in one-message and drain-until-empty modes: gradual rollout, disruptions ignored by the failure policy", () => {

@@ -10,7 +10,7 @@ export type { WorkerEvents, ReleaseReason } from "./events.js";
 export type { StateChange } from "./lifecycle/lifecycle.js";
 export { WorkerState } from "./lifecycle/states.js";
 export type { WorkerStatus, DrainReport } from "./lifecycle/status.js";
-export type { Source, Delivery, QueueDepth, ReleaseOptions } from "./source/source.js";
+export type { Source, Delivery, QueueDepth, ReleaseOptions, SourceStartContext, SourceStatus } from "./source/source.js";
 export { createMemorySource } from "./source/memory-source.js";
 export type {
   AddOptions,

@@ -153,6 +153,7 @@ export class WorkerRuntime {
       drain: this.#drain,
       durations: () => this.#metrics.durations,
       podWrites: () => this.#pod?.podWrites(),
+      sourceStatus: () => this.#source.status?.(),
     });
   }
 
@@ -182,7 +183,7 @@ export class WorkerRuntime {
       observeWait: (name) => this.#metrics.poolWait(name),
     });
     const podStarted = this.#startPod();
-    if (!(await connectWithRetry(this.#source, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
+    if (!(await connectWithRetry(this.#source, { concurrency: this.config.concurrency }, this.config.sourceFailureMs, this.#drainSignal.signal, logger))) return;
     await podStarted;
     if (this.#drain.started) return;
     this.#leases.start();

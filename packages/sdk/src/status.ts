@@ -4,6 +4,7 @@ import type { WorkerSnapshot, WorkerStatus } from "./lifecycle/status.js";
 import type { Counters } from "./lifecycle/counters.js";
 import type { InFlight } from "./loop/in-flight.js";
 import type { DurationWindow } from "./metrics/duration-window.js";
+import type { SourceStatus } from "./source/source.js";
 
 /** Where each part of the snapshot is read from; nothing here keeps a count of its own. */
 export interface SnapshotParts {
@@ -17,6 +18,8 @@ export interface SnapshotParts {
   /** Recent job durations (the metrics' window). */
   durations(): DurationWindow | undefined;
   podWrites(): { readonly ok: number; readonly failed: number } | undefined;
+  /** The source's own report of its link (`Source.status()`), when it has one. */
+  sourceStatus(): SourceStatus | undefined;
 }
 
 /** A p99 of fewer jobs than this says little about the next long one. */
@@ -27,6 +30,7 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
   const c = parts.counters;
   const durations = parts.durations();
   const podWrites = parts.podWrites();
+  const source = parts.sourceStatus();
   const p99 = durations && durations.count >= minJobsForP99 ? durations.quantile(0.99) : undefined;
   return {
     ...c,
@@ -40,12 +44,13 @@ export function takeSnapshot(parts: SnapshotParts): WorkerSnapshot {
     oldestJobStartedAt: isoOrNull(parts.inFlight.oldestStart()),
     drainReason: parts.drain.reason,
     drainDeadline: isoOrNull(parts.drain.deadline),
+    ...(source ? { source } : {}),
     ...(podWrites ? { podWrites } : {}),
     ...(p99 === undefined ? {} : { recentJobP99Ms: p99 }),
   };
 }
 
-/** The public part of a snapshot: exactly the fields `/status` has always shown, in their order. */
+/** The public part of a snapshot: exactly the fields `/status` has always shown, in their order (then the source's link, for a source that reports it). */
 export function publicStatus(s: WorkerSnapshot): WorkerStatus {
   return {
     state: s.state,
@@ -64,6 +69,7 @@ export function publicStatus(s: WorkerSnapshot): WorkerStatus {
     oldestJobStartedAt: s.oldestJobStartedAt,
     drainReason: s.drainReason,
     drainDeadline: s.drainDeadline,
+    ...(s.source ? { source: s.source } : {}),
   };
 }
 

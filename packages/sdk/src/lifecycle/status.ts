@@ -33,6 +33,11 @@ export interface WorkerStatus {
   readonly drainReason: string | null;
   /** When in-flight work is released, once draining. */
   readonly drainDeadline: string | null;
+  /**
+   * The source's view of its broker link, for sources that report one (`Source.status()`; the
+   * same shape as `SourceStatus`, spelled out here because lifecycle/ sits beside source/).
+   */
+  readonly source?: { readonly connected: boolean; readonly blocked: string | null };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { coerceError, ConfigError, MissingDependencyError, SourceError } from "../errors.js";
 import { sleep } from "../internal/timers.js";
 import type { Logger } from "../logger.js";
-import type { Source } from "./source.js";
+import type { Source, SourceStartContext } from "./source.js";
 
 /**
  * Start a source, retrying with exponential backoff (100 ms doubling to 5 s): a broker that is
@@ -10,11 +10,11 @@ import type { Source } from "./source.js";
  * what to install. So is a ConfigError (a missing queue, refused credentials): no retry can fix a
  * setting. Resolves false when `stop` aborted first (a drain began while connecting).
  */
-export async function connectWithRetry(source: Source, failureMs: number, stop: AbortSignal, logger: Logger): Promise<boolean> {
+export async function connectWithRetry(source: Source, context: SourceStartContext, failureMs: number, stop: AbortSignal, logger: Logger): Promise<boolean> {
   const since = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      await source.start();
+      await source.start(context);
       return !stop.aborted;
     } catch (thrown) {
       const error = coerceError(thrown);

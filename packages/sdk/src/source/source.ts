@@ -16,8 +16,12 @@ export interface Source {
    * it wants `extend` called to check the channel's health.
    */
   readonly leaseMs: number;
-  /** Connect. Rejects if the backend cannot be reached; the runtime retries with backoff, except after a ConfigError (a setting no retry can fix: fatal at once). */
-  start(): Promise<void>;
+  /**
+   * Connect. Rejects if the backend cannot be reached; the runtime retries with backoff, except
+   * after a ConfigError (a setting no retry can fix: fatal at once). The runtime passes what a
+   * source may size itself by (a prefetch that defaults to the concurrency).
+   */
+  start(context?: SourceStartContext): Promise<void>;
   /**
    * Take up to `max` deliveries, each leased to this worker. May wait (long-poll) for work, but
    * must return promptly (with what it has, possibly nothing) once `signal` aborts. Resolves `[]`
@@ -34,6 +38,20 @@ export interface Source {
   depth?(): Promise<QueueDepth>;
   /** Close connections. Called after every delivery was settled; must be safe to call once. */
   stop(): Promise<void>;
+  /** The broker link as the source sees it now, shown under `source` in `/status`. Must be cheap. */
+  status?(): SourceStatus;
+}
+
+export interface SourceStartContext {
+  /** The worker's concurrency: how many deliveries it runs at once. */
+  readonly concurrency: number;
+}
+
+export interface SourceStatus {
+  /** Connected and taking work (false while reconnecting). */
+  readonly connected: boolean;
+  /** Why the broker holds this worker back now (a memory or disk alarm), else null. */
+  readonly blocked: string | null;
 }
 
 export interface QueueDepth {

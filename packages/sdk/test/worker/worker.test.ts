@@ -83,6 +83,35 @@ describe("worker lifecycle in process", () => {
   });
 });
 
+describe("what a source is told and tells", () => {
+  it("start() gets the worker's concurrency; a source's status() shows under source in status()", async () => {
+    const inner = createMemorySource();
+    const starts: unknown[] = [];
+    let blocked: string | null = null;
+    const source: Source = {
+      name: inner.name,
+      leaseMs: inner.leaseMs,
+      start: (context) => {
+        starts.push(context);
+        return inner.start();
+      },
+      receive: (max, signal) => inner.receive(max, signal),
+      stop: () => inner.stop(),
+      status: () => ({ connected: true, blocked }),
+    };
+    const worker = embedded({ source, concurrency: 7, handler: () => undefined });
+    await worker.start();
+    expect(starts).toEqual([{ concurrency: 7 }]);
+    expect(worker.status().source).toEqual({ connected: true, blocked: null });
+    blocked = "low on memory";
+    expect(worker.status().source).toEqual({ connected: true, blocked: "low on memory" });
+    await worker.drain();
+    // A source without status() adds nothing.
+    const plain = embedded({ handler: () => undefined });
+    expect("source" in plain.status()).toBe(false);
+  });
+});
+
 describe("drain semantics", () => {
   it("keeps renewing leases while a job finishes during the drain, so it is never redelivered", async () => {
     const source = createMemorySource({ leaseMs: 200 });

@@ -1,0 +1,155 @@
+import type { ConsumeMessage } from "amqplib";
+import { IllegalStateError, LeaseLostError, SourceError, coerceError } from "@quiesce/sdk";
+import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
+import type { Link } from "./connection.js";
+import type { MessageFacts } from "./message.js";
+
+/** What a delivery needs from its source. */
+export interface DeliveryHost {
+  readonly queue: string;
+  readonly maxAttempts: number;
+  /** The delivery left the source's hands (settled, or its lease given up). */
+  settled(delivery: AmqpDelivery): void;
+  /** Put the retry copy on the queue with `attempt`, resolved once the broker confirmed it. */
+  republish(delivery: AmqpDelivery, attempt: number): Promise<void>;
+  /** Nack with requeue after `ms` (the message stays unacked, and counts against the prefetch, until then). */
+  releaseLater(delivery: AmqpDelivery, ms: number): void;
+}
+
+type SettledBy = "ack" | "release" | "fail" | "expired";
+
+/**
+ * One consumed message. AMQP has no per-message lease: the delivery is ours while the channel it
+ * came on is open, up to the broker's consumer_timeout. `extend` checks both, and gives the
+ * message back itself shortly before the timeout, while the channel is still healthy, rather than
+ * let the broker close the channel under every other job on it.
+ */
+export class AmqpDelivery implements Delivery {
+  readonly id: string;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly decodeError?: Error;
+  /** The broker's redelivered flag: this message was handed out before (to anyone). */
+  readonly redelivered: boolean;
+  /** Quorum queues' x-delivery-count (previous deliveries), when present. */
+  readonly deliveryCount: number | undefined;
+  readonly message: ConsumeMessage;
+  readonly link: Link;
+  /** Epoch ms after which the lease cannot be held: receipt + consumer_timeout - margin. */
+  readonly leaseEnd: number;
+  readonly #host: DeliveryHost;
+  #settledBy: SettledBy | undefined;
+
+  constructor(message: ConsumeMessage, facts: MessageFacts, link: Link, leaseEnd: number, host: DeliveryHost) {
+    this.id = facts.id;
+    this.payload = facts.payload;
+    this.attempt = facts.attempt;
+    if (facts.decodeError) this.decodeError = facts.decodeError;
+    this.redelivered = message.fields.redelivered;
+    this.deliveryCount = facts.deliveryCount;
+    this.message = message;
+    this.link = link;
+    this.leaseEnd = leaseEnd;
+    this.#host = host;
+  }
+
+  get settled(): boolean {
+    return this.#settledBy !== undefined;
+  }
+
+  async extend(ms: number): Promise<void> {
+    if (!(ms > 0 && Number.isFinite(ms))) throw new RangeError(`RabbitMQ source extend(ms): ms must be a positive finite number, got ${ms}`);
+    if (this.#settledBy === "expired") throw this.#expiredError();
+    if (this.#settledBy) throw new IllegalStateError(`RabbitMQ source: extend() on delivery ${this.id}, which was already settled by ${this.#settledBy}()`);
+    if (!this.link.alive) throw this.#lostError();
+    if (Date.now() + ms <= this.leaseEnd) return;
+    // Held any longer, the broker's consumer_timeout would close the channel (PRECONDITION_FAILED)
+    // and take every other job on it along. Give this one back now instead.
+    this.#settledBy = "expired";
+    this.#host.settled(this);
+    this.#nack(true);
+    throw this.#expiredError();
+  }
+
+  async ack(): Promise<void> {
+    this.#claim("ack");
+    this.#host.settled(this);
+    // An ack on another channel (or a reopened one) would name a delivery tag it never issued.
+    if (!this.link.alive) throw this.#lostError();
+    try {
+      this.link.channel.ack(this.message);
+    } catch (thrown) {
+      throw new LeaseLostError(`RabbitMQ ack of message ${this.id} failed: ${coerceError(thrown).message} (the broker redelivers it)`, { cause: thrown });
+    }
+  }
+
+  async release(options?: ReleaseOptions): Promise<void> {
+    const delayMs = options?.delayMs ?? 0;
+    if (!(delayMs >= 0 && Number.isFinite(delayMs))) throw new RangeError(`RabbitMQ source release(): delayMs must be a finite number of ms >= 0, got ${delayMs}`);
+    this.#claim("release");
+    // After the channel closed the broker has the message back already: nothing to hand back.
+    if (!this.link.alive) {
+      this.#host.settled(this);
+      return;
+    }
+    this.#host.settled(this);
+    if (delayMs > 0) this.#host.releaseLater(this, Math.ceil(delayMs));
+    else this.#nack(true);
+  }
+
+  async fail(_error: Error): Promise<void> {
+    this.#claim("fail");
+    try {
+      if (!this.link.alive) throw this.#lostError();
+      // Undecodable bodies fail the same way on every attempt: straight to the dead-letter path.
+      if (this.decodeError || this.attempt >= this.#host.maxAttempts) {
+        this.#nack(false);
+        return;
+      }
+      try {
+        await this.#host.republish(this, this.attempt + 1);
+      } catch (thrown) {
+        // Not confirmed: the retry copy may not exist. The original goes back as it was (this
+        // attempt is not counted) rather than be acked and perhaps lost.
+        if (this.link.alive) this.#nack(true);
+        throw new SourceError(`RabbitMQ republish of message ${this.id} for attempt ${this.attempt + 1} failed: ${coerceError(thrown).message}; requeued it unchanged`, { cause: thrown });
+      }
+      if (!this.link.alive) throw this.#lostError(" after its retry copy was confirmed; the broker redelivers the original too");
+      this.link.channel.ack(this.message);
+    } catch (thrown) {
+      if (thrown instanceof LeaseLostError || thrown instanceof SourceError) throw thrown;
+      throw new LeaseLostError(`RabbitMQ fail of message ${this.id}: ${coerceError(thrown).message}`, { cause: thrown });
+    } finally {
+      this.#host.settled(this);
+    }
+  }
+
+  /** Requeue now (a delayed release that is due, or the source stopping). */
+  releaseNow(): void {
+    if (this.link.alive) this.#nack(true);
+  }
+
+  #nack(requeue: boolean): void {
+    try {
+      this.link.channel.nack(this.message, false, requeue);
+    } catch {
+      // The channel closed meanwhile: the broker has the message back either way.
+    }
+  }
+
+  #claim(op: SettledBy): void {
+    if (this.#settledBy === "expired") throw this.#expiredError();
+    // The runtime settles each delivery once; a second settle is a bug, and is made loud.
+    if (this.#settledBy) throw new IllegalStateError(`RabbitMQ source: ${op}() on delivery ${this.id}, which was already settled by ${this.#settledBy}()`);
+    this.#settledBy = op;
+  }
+
+  #lostError(suffix = ""): LeaseLostError {
+    const reason = this.link.closeReason?.message ?? "closed";
+    return new LeaseLostError(`RabbitMQ: the channel that delivered message ${this.id} closed (${reason})${suffix}; the broker redelivers it`, { cause: this.link.closeReason });
+  }
+
+  #expiredError(): LeaseLostError {
+    return new LeaseLostError(`RabbitMQ: message ${this.id} on queue "${this.#host.queue}" was held nearly as long as the broker's consumer_timeout allows; requeued before the broker closes the channel`);
+  }
+}
