@@ -22,16 +22,16 @@
  *   node bench/bullmq.mjs                         (after `pnpm run build`)
  *   BENCH_REPS=5 BENCH_JOBS=20000 node bench/bullmq.mjs
  *   REDIS_SERVER_BIN=/path/to/redis-server node bench/bullmq.mjs
+ *   BENCH_CONCURRENCY=1 node bench/bullmq.mjs --hog    (one concurrency; a busy-loop process beside it)
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execSync } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { freePort } from "./lib/ports.mjs";
+import { hogsRequested, startHogs } from "./lib/hog.mjs";
+import { startRedis } from "./lib/redis.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -48,47 +48,13 @@ try {
   process.exit(1);
 }
 
-const CONCURRENCIES = [1, 10, 50];
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,10,50").split(",").map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 /** Timed runs per mode and concurrency (the first run of each pair is also preceded by a warm-up). */
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
-
-// ---- a private redis-server -------------------------------------------------------------------
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-redis-"));
-  const binary = process.env.REDIS_SERVER_BIN ?? "redis-server";
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", () => child.kill("SIGKILL"));
-  const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (i >= 200 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`redis-server did not start on port ${port}: ${error.message}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  probe.disconnect();
-  return { port, stop };
-}
 
 // ---- one run per mode ---------------------------------------------------------------------------
 
@@ -209,19 +175,28 @@ async function runSourceOnly(connection, concurrency, n) {
   return run;
 }
 
-const modes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
+const allModes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
+/** BENCH_MODES=quiesce runs one mode alone (for a CPU profile of that path only). */
+const modes = Object.fromEntries(
+  (process.env.BENCH_MODES ?? "raw,quiesce,source").split(",").map((mode) => {
+    if (!allModes[mode]) throw new Error(`BENCH_MODES: unknown mode "${mode}"; accepted: raw, quiesce, source`);
+    return [mode, allModes[mode]];
+  }),
+);
 const ORDERS = [
   ["raw", "quiesce", "source"],
   ["source", "quiesce", "raw"],
   ["quiesce", "raw", "source"],
-];
+].map((order) => order.filter((mode) => mode in modes));
 
 const best = (row, mode) => Math.max(...row.rates[mode]);
 const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
 
 async function main() {
   const started = performance.now();
-  const redis = await startRedis();
+  const redis = await startRedis(Redis);
+  const hogs = startHogs(hogsRequested());
+  const loadAtStart = uptime();
   const connection = { host: "127.0.0.1", port: redis.port };
   log(`bullmq bench: redis-server on 127.0.0.1:${redis.port}, ${fmt(JOBS)} jobs per run, ${REPS} runs per mode`);
   const rows = [];
@@ -245,6 +220,7 @@ async function main() {
       log(`c=${c}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} jobs/s`);
     }
   } finally {
+    hogs.stop();
     await redis.stop();
   }
 
@@ -253,7 +229,8 @@ async function main() {
     "## BullMQ: raw Worker vs quiesce (no-op jobs)",
     "",
     `${fmt(JOBS)} jobs per run, median of ${REPS} runs per mode (order rotated between runs, after a warm-up), one Redis on loopback.`,
-    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}.`,
+    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}; ${hogs.count ? `${hogs.count} CPU hog process(es) spinning beside the bench` : "no CPU hog"}.`,
+    `Load at the start: ${loadAtStart}.`,
     "",
     "| concurrency | raw bullmq Worker, jobs/s | quiesce + createBullmqSource, jobs/s | **quiesce / raw** (median, best) | source only, jobs/s | CPU µs/job raw / source only / quiesce |",
     "|---:|---:|---:|---:|---:|---:|",
@@ -265,10 +242,19 @@ async function main() {
     "jobs/s: median of the runs (best run in brackets: the one least slowed by neighbours). CPU: this process's user + system time per job during the timed part, median.",
     "",
     `Runs (jobs/s): ${rows.map((r) => `c=${r.c} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
-    `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
+    `Load at the end: ${uptime()}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** `uptime` as the shell prints it (load averages), for the figures' context. */
+function uptime() {
+  try {
+    return execSync("uptime", { encoding: "utf8" }).trim();
+  } catch {
+    return `load average ${os.loadavg().map((x) => x.toFixed(2)).join(", ")}`;
+  }
 }
 
 main().then(
