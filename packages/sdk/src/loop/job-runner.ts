@@ -1,6 +1,6 @@
 import { coerceError, DrainDeadlineError, LeaseLostError } from "../errors.js";
 import type { ReleaseReason, WorkerEvents } from "../events.js";
-import type { Handler } from "../handler.js";
+import type { Handler, JobContext } from "../handler.js";
 import type { LeaseKeeper } from "../lease/lease-keeper.js";
 import type { Logger } from "../logger.js";
 import type { ResourceJob } from "../resources/resources.js";
