@@ -23,14 +23,13 @@
  * Markdown goes to stdout; progress to stderr.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import http from "node:http";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startKubeApiFake } from "./lib/kube-api-fake.mjs";
+import { probe, sleep, track } from "./lib/child.mjs";
+import { startKubeApiFake, writeKubeconfig } from "./lib/kube-api-fake.mjs";
 import { median } from "./lib/stats.mjs";
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -39,19 +38,6 @@ const READY_TIMEOUT_MS = 15_000;
 const WORKER = fileURLToPath(new URL("../packages/examples/dist/memory-worker/worker.js", import.meta.url));
 
 const log = (line) => process.stderr.write(`[rss] ${line}\n`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const live = new Set();
-function killAll() {
-  for (const child of live) child.kill("SIGKILL");
-}
-process.on("exit", killAll);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
 
 const HTTP_SERVER = `
 const http = require("node:http");
@@ -99,17 +85,6 @@ const KINDS = {
   },
 };
 
-function probe(port, path) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path, agent: false, headers: { connection: "close" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", () => resolve(0));
-    req.setTimeout(2_000, () => req.destroy());
-  });
-}
-
 /** Resolves with the port of the "http server listening" JSON line, or null on the first line for a process without one. */
 function firstSignOfLife(child, wantPort) {
   return new Promise((resolve, reject) => {
@@ -155,19 +130,7 @@ async function kubeEnv() {
   if (!kube) {
     const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-rss-"));
     const api = await startKubeApiFake({ token: TOKEN });
-    const kubeconfig = join(dir, "kubeconfig.yaml");
-    // JSON is YAML; the shape test/harness/k8s-fake.ts writes.
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "fake", cluster: { server: `http://127.0.0.1:${api.port}`, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "fake", user: { token: TOKEN } }],
-        contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace: NAMESPACE } }],
-        "current-context": "fake",
-      }),
-    );
+    const kubeconfig = writeKubeconfig(dir, { port: api.port, token: TOKEN, namespace: NAMESPACE });
     kube = { api, kubeconfig, close: () => (api.kill(), rmSync(dir, { recursive: true, force: true })) };
     process.on("exit", () => kube?.close());
   }
@@ -191,9 +154,7 @@ async function measure(kind) {
   const spec = KINDS[kind];
   const pod = spec.pod ? await kubeEnv() : null;
   const child = spawn(process.execPath, spec.args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...spec.env, ...pod?.env } });
-  live.add(child);
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.once("exit", () => live.delete(child));
+  const exited = track(child);
   try {
     const port = await firstSignOfLife(child, spec.readyPath !== null);
     if (spec.readyPath !== null) {
