@@ -1,3 +1,4 @@
+import type * as PromClient from "prom-client";
 import type { Registry } from "prom-client";
 import { coerceError } from "../errors.js";
 import { expired, withBound } from "../internal/bound.js";
@@ -153,7 +154,7 @@ interface Recorded {
 }
 
 /** Every metric, in the order the exposition lists them; built once, at the first scrape. */
-function buildRegistry(prom: typeof import("prom-client"), options: MetricsOptions, recorded: Recorded): ScrapeRegistry {
+function buildRegistry(prom: typeof PromClient, options: MetricsOptions, recorded: Recorded): ScrapeRegistry {
   const { Counter, Gauge, Registry } = prom;
   const { queue } = options;
   const logger = options.logger ?? noopLogger;
