@@ -18,7 +18,7 @@ export class Job {
   /** Lease length asked for at the last renewal. */
   leaseMs: number;
   #settlement: Settlement | null = null;
-  /** ctx.signal, made only when a handler reads it (most never do) or when the job is aborted. */
+  /** ctx.signal, made only when a handler reads it (most never do) or when the job is stopped. */
   #abort: AbortController | null = null;
   #renewing = false;
   #draining: AbortController | null = null;

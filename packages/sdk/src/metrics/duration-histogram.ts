@@ -51,7 +51,7 @@ export class DurationHistogram {
     series.count++;
   }
 
-  /** Observations so far of one outcome (tests, and the snapshot's p99 never reads this). */
+  /** Observations so far of one outcome. */
   count(outcome: Outcome): number {
     return (this.#series.get(outcome) as Series).count;
   }
