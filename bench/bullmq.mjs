@@ -22,18 +22,17 @@
  *   node bench/bullmq.mjs                         (after `pnpm run build`)
  *   BENCH_REPS=5 BENCH_JOBS=20000 node bench/bullmq.mjs
  *   REDIS_SERVER_BIN=/path/to/redis-server node bench/bullmq.mjs
+ *   BENCH_CONCURRENCY=1 node bench/bullmq.mjs --hog    (one concurrency; a busy-loop process beside it)
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execSync } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { freePort } from "./lib/ports.mjs";
-import { fmt } from "./lib/stats.mjs";
-import { best, counter, driveSource, interleaved, log, rate } from "./lib/throughput.mjs";
+import { hogsRequested, startHogs } from "./lib/hog.mjs";
+import { startRedis } from "./lib/redis.mjs";
+import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same bullmq and ioredis copies the adapter resolves.
@@ -49,46 +48,13 @@ try {
   process.exit(1);
 }
 
-const CONCURRENCIES = [1, 10, 50];
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,10,50").split(",").map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 /** Timed runs per mode and concurrency (the first run of each pair is also preceded by a warm-up). */
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
-
-// ---- a private redis-server -------------------------------------------------------------------
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-redis-"));
-  const binary = process.env.REDIS_SERVER_BIN ?? "redis-server";
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", () => child.kill("SIGKILL"));
-  const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (i >= 200 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`redis-server did not start on port ${port}: ${error.message}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  probe.disconnect();
-  return { port, stop };
-}
+const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---- one run per mode ---------------------------------------------------------------------------
 
@@ -109,6 +75,27 @@ async function filledQueue(connection, n) {
       await queue.obliterate({ force: true });
       await queue.close();
       await admin.quit();
+    },
+  };
+}
+
+/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
+function counter(n) {
+  let done = 0;
+  let t0 = 0;
+  let cpu0 = null;
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
+  return {
+    finished,
+    begin() {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    tick() {
+      if (++done !== n) return;
+      const cpu = process.cpuUsage(cpu0);
+      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
     },
   };
 }
@@ -160,33 +147,80 @@ async function runSourceOnly(connection, concurrency, n) {
   const queue = await filledQueue(connection, n);
   const { finished, begin, tick } = counter(n);
   const source = adapter.createBullmqSource({ queue: queue.name, connection });
+  const signal = new AbortController().signal;
+  let inFlight = 0;
+  let slotFreed = null;
+  const runOne = async (delivery) => {
+    const result = await noop(delivery.payload);
+    await delivery.ack(result);
+    inFlight--;
+    tick();
+    slotFreed?.();
+  };
   begin();
   await source.start();
-  await driveSource(source, concurrency, n, noop, tick);
+  let received = 0;
+  while (received < n) {
+    while (inFlight >= concurrency) await new Promise((resolve) => (slotFreed = resolve));
+    const batch = await source.receive(concurrency - inFlight, signal);
+    for (const delivery of batch) {
+      inFlight++;
+      received++;
+      void runOne(delivery);
+    }
+  }
   const run = await finished;
   await source.stop();
   await check("source only", queue, n);
   return run;
 }
 
-const modes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
+const allModes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
+/** BENCH_MODES=quiesce runs one mode alone (for a CPU profile of that path only). */
+const modes = Object.fromEntries(
+  (process.env.BENCH_MODES ?? "raw,quiesce,source").split(",").map((mode) => {
+    if (!allModes[mode]) throw new Error(`BENCH_MODES: unknown mode "${mode}"; accepted: raw, quiesce, source`);
+    return [mode, allModes[mode]];
+  }),
+);
+const ORDERS = [
+  ["raw", "quiesce", "source"],
+  ["source", "quiesce", "raw"],
+  ["quiesce", "raw", "source"],
+].map((order) => order.filter((mode) => mode in modes));
+
+const best = (row, mode) => Math.max(...row.rates[mode]);
+const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
+
 async function main() {
   const started = performance.now();
-  const redis = await startRedis();
+  const redis = await startRedis(Redis);
+  const hogs = startHogs(hogsRequested());
+  const loadAtStart = uptime();
   const connection = { host: "127.0.0.1", port: redis.port };
   log(`bullmq bench: redis-server on 127.0.0.1:${redis.port}, ${fmt(JOBS)} jobs per run, ${REPS} runs per mode`);
-  let rows;
+  const rows = [];
   try {
-    rows = await interleaved({
-      settings: CONCURRENCIES,
-      modes: Object.keys(modes),
-      reps: REPS,
-      jobs: JOBS,
-      warmupJobs: WARMUP_JOBS,
-      run: (mode, c, n) => modes[mode](connection, c, n),
-      label: "c",
-    });
+    for (const c of CONCURRENCIES) {
+      // Warm-up: JIT every path at this concurrency; not reported.
+      for (const mode of Object.keys(modes)) await modes[mode](connection, c, WARMUP_JOBS);
+      const rates = { raw: [], quiesce: [], source: [] };
+      const cpu = { raw: [], quiesce: [], source: [] };
+      for (let rep = 0; rep < REPS; rep++) {
+        // Rotate the order, so drift (Redis memory, GC, a neighbour) hits every mode alike.
+        for (const mode of ORDERS[rep % ORDERS.length]) {
+          const run = await modes[mode](connection, c, JOBS);
+          rates[mode].push(JOBS / run.seconds);
+          cpu[mode].push(run.cpuUsPerJob);
+        }
+      }
+      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
+      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
+      rows.push({ c, ...med, cpu: cpuMed, rates });
+      log(`c=${c}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} jobs/s`);
+    }
   } finally {
+    hogs.stop();
     await redis.stop();
   }
 
@@ -195,22 +229,32 @@ async function main() {
     "## BullMQ: raw Worker vs quiesce (no-op jobs)",
     "",
     `${fmt(JOBS)} jobs per run, median of ${REPS} runs per mode (order rotated between runs, after a warm-up), one Redis on loopback.`,
-    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}.`,
+    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}; ${hogs.count ? `${hogs.count} CPU hog process(es) spinning beside the bench` : "no CPU hog"}.`,
+    `Load at the start: ${loadAtStart}.`,
     "",
     "| concurrency | raw bullmq Worker, jobs/s | quiesce + createBullmqSource, jobs/s | **quiesce / raw** (median, best) | source only, jobs/s | CPU µs/job raw / source only / quiesce |",
     "|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.setting} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+        `| ${r.c} | ${rate(r, "raw")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${rate(r, "source")} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.source, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
     ),
     "",
     "jobs/s: median of the runs (best run in brackets: the one least slowed by neighbours). CPU: this process's user + system time per job during the timed part, median.",
     "",
-    `Runs (jobs/s): ${rows.map((r) => `c=${r.setting} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
-    `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
+    `Runs (jobs/s): ${rows.map((r) => `c=${r.c} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Load at the end: ${uptime()}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** `uptime` as the shell prints it (load averages), for the figures' context. */
+function uptime() {
+  try {
+    return execSync("uptime", { encoding: "utf8" }).trim();
+  } catch {
+    return `load average ${os.loadavg().map((x) => x.toFixed(2)).join(", ")}`;
+  }
 }
 
 main().then(

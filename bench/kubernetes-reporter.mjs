@@ -35,11 +35,11 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { startKubeApiFake } from "./lib/kube-api-fake.mjs";
+import { startKubeApiFake, writeKubeconfig } from "./lib/kube-api-fake.mjs";
 import { exposeGc, fmt, median, quantile } from "./lib/stats.mjs";
 
 const TOKEN = "bench-token";
@@ -109,19 +109,7 @@ async function main() {
     process.exit(1);
   }, WATCHDOG_MS);
   watchdog.unref();
-  const kubeconfig = join(dir, "kubeconfig.yaml");
-  // JSON is YAML; the shape test/harness/k8s-fake.ts writes.
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "fake", cluster: { server: `http://127.0.0.1:${api.port}`, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "fake", user: { token: TOKEN } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace: NAMESPACE } }],
-      "current-context": "fake",
-    }),
-  );
+  const kubeconfig = writeKubeconfig(dir, { port: api.port, token: TOKEN, namespace: NAMESPACE });
   log(`fake API server on 127.0.0.1:${api.port} (pid ${api.pid}); kubeconfig ${kubeconfig}`);
 
   let podSeq = 0;

@@ -15,7 +15,9 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
-const BENCHES = ["memory", "shutdown", "rss", "bullmq", "amqp", "sqs", "kubernetes-reporter", "pg", "scale-down"];
+const BENCHES = ["memory", "shutdown", "cold-start", "rss", "bullmq", "amqp", "sqs", "kubernetes-reporter", "pg", "scale-down"];
+/** Run only when named: the soak takes many minutes. */
+const ON_REQUEST = ["soak"];
 /** Upper bound for one bench; it is killed (with its process group) past this. */
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10 * 60_000);
 
@@ -83,10 +85,10 @@ function cpuModel() {
 }
 
 async function main() {
-  const selected = BENCHES.filter((name) => only.length === 0 || only.includes(name));
-  const unknown = only.filter((name) => !BENCHES.includes(name));
+  const selected = [...BENCHES, ...ON_REQUEST].filter((name) => (only.length === 0 ? BENCHES.includes(name) : only.includes(name)));
+  const unknown = only.filter((name) => !BENCHES.includes(name) && !ON_REQUEST.includes(name));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown bench: ${unknown.join(", ")} (known: ${BENCHES.join(", ")})\n`);
+    process.stderr.write(`unknown bench: ${unknown.join(", ")} (known: ${[...BENCHES, ...ON_REQUEST].join(", ")})\n`);
     process.exit(2);
   }
   const header = [

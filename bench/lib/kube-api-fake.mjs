@@ -15,6 +15,24 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const harness = new URL("../../test/harness/k8s-fake.ts", import.meta.url);
 
+/** Writes a kubeconfig for the fake (plain HTTP, a token user) into `dir`; returns its path. */
+export function writeKubeconfig(dir, { port, token, namespace }) {
+  const path = join(dir, "kubeconfig.yaml");
+  // JSON is YAML; the shape test/harness/k8s-fake.ts writes.
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "fake", cluster: { server: `http://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "fake", user: { token } }],
+      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace } }],
+      "current-context": "fake",
+    }),
+  );
+  return path;
+}
+
 /** Start the fake in a child process; resolves once it listens, with `port`, `pid`, `call(request)`, `close()` and `kill()`. */
 export function startKubeApiFake({ token }) {
   const child = fork(fileURLToPath(import.meta.url), ["--child", token], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv: [] });

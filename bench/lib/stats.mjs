@@ -24,7 +24,7 @@ export function percentile(values, p) {
 }
 
 export function fmt(x, digits = 0) {
-  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return (x ?? NaN).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 /** gc(), whether or not node ran with --expose-gc. */

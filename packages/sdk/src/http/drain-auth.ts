@@ -10,7 +10,6 @@
  * - With no token configured, non-loopback callers are refused outright (403): asking for
  *   credentials (401) when none could ever be right would only invite guessing.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { BlockList, isIPv4 } from "node:net";
 
 export type DrainAuthResult =
@@ -40,6 +39,9 @@ export function isLoopback(address: string | undefined): boolean {
  * throws on a length mismatch and an early length check would leak the token's length.
  */
 export function tokensEqual(presented: string, expected: string): boolean {
+  // Loaded at the first token check: importing node:crypto costs tens of ms at start-up, and
+  // most workers only ever see loopback drains.
+  const { createHash, timingSafeEqual } = process.getBuiltinModule("node:crypto");
   const a = createHash("sha256").update(presented, "utf8").digest();
   const b = createHash("sha256").update(expected, "utf8").digest();
   return timingSafeEqual(a, b);

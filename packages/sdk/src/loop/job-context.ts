@@ -25,7 +25,7 @@ export class HandlerContext<J extends ContextJob> implements JobContext {
   }
 
   get signal(): AbortSignal {
-    return this.#job.abort.signal;
+    return this.#job.signal;
   }
 
   get draining(): AbortSignal {
@@ -53,7 +53,7 @@ export class HandlerContext<J extends ContextJob> implements JobContext {
 /** What a context reads from its job: kept narrow so this file depends on nothing in loop/. */
 export interface ContextJob {
   readonly delivery: { readonly id: string; readonly payload: unknown; readonly attempt: number };
-  readonly abort: AbortController;
+  readonly signal: AbortSignal;
   drainingSignal(worker: AbortSignal): AbortSignal;
   onStop(listener: (reason: Error) => void): () => void;
 }

@@ -48,9 +48,11 @@ export class JobRunner {
 
   /** Take ownership of a received delivery and run its handler (not awaited by the loop). */
   start(delivery: Delivery): void {
-    const job = new Job(delivery, this.#ctx.leaseMs, Date.now());
+    // One clock read: the lease was taken at receipt, and the handler starts in this same tick.
+    const now = Date.now();
+    const job = new Job(delivery, this.#ctx.leaseMs, now);
     this.#ctx.inFlight.add(job);
-    void this.#run(job);
+    void this.#run(job, now);
   }
 
   /** Hand back a delivery whose handler never ran (received as the drain began). */
@@ -83,27 +85,28 @@ export class JobRunner {
     this.#remove(job);
   }
 
-  async #run(job: Job): Promise<void> {
+  async #run(job: Job, now: number): Promise<void> {
     const { delivery } = job;
     const ctx = this.#ctx;
-    job.startedAt = Date.now();
+    job.startedAt = now;
     ctx.inFlight.markStarted();
     ctx.started();
     ctx.emit("job:started", { id: delivery.id, attempt: delivery.attempt });
-    let outcome: { ok: true; value: unknown } | { ok: false; error: Error };
-    if (delivery.decodeError) {
-      outcome = { ok: false, error: delivery.decodeError };
-    } else {
+    // No outcome object per job: the value, or the error (coerceError always gives an Error).
+    let value: unknown;
+    let error: Error | undefined = delivery.decodeError;
+    if (error === undefined) {
       try {
-        outcome = { ok: true, value: await ctx.handler(delivery.payload as never, this.#context(job)) };
+        value = await ctx.handler(delivery.payload as never, new HandlerContext(job, this.#host));
       } catch (thrown) {
-        outcome = { ok: false, error: coerceError(thrown) };
+        error = coerceError(thrown);
       }
     }
-    if (outcome.ok) {
-      if (job.claim("completed")) await this.#settle(job, "completed", () => delivery.ack(outcome.value));
+    if (error === undefined) {
+      if (job.claim("completed")) await this.#settle(job, "completed", () => delivery.ack(value));
     } else if (job.claim("failed")) {
-      await this.#settle(job, "failed", () => delivery.fail(outcome.error), undefined, outcome.error);
+      const cause = error;
+      await this.#settle(job, "failed", () => delivery.fail(cause), undefined, cause);
     }
     this.#remove(job);
   }
@@ -151,10 +154,4 @@ export class JobRunner {
     job.detach();
     if (this.#ctx.inFlight.delete(job)) this.#ctx.finished();
   }
-
-  #context(job: Job): JobContext {
-    return new HandlerContext(job, this.#host);
-  }
-
-
 }

@@ -12,14 +12,14 @@ export type Settlement = "completed" | "failed" | "released" | "lost";
  */
 export class Job {
   readonly delivery: Delivery;
-  /** ctx.signal: aborted at the deadline or on lease loss. */
-  readonly abort = new AbortController();
   startedAt = 0;
   /** Epoch ms of the last successful lease renewal (or receipt). */
   leaseRenewedAt: number;
   /** Lease length asked for at the last renewal. */
   leaseMs: number;
   #settlement: Settlement | null = null;
+  /** ctx.signal, made only when a handler reads it (most never do) or when the job is stopped. */
+  #abort: AbortController | null = null;
   #renewing = false;
   #draining: AbortController | null = null;
   #detachDraining: (() => void) | null = null;
@@ -30,6 +30,11 @@ export class Job {
     this.delivery = delivery;
     this.leaseRenewedAt = now;
     this.leaseMs = leaseMs;
+  }
+
+  /** ctx.signal: aborted at the deadline or on lease loss. */
+  get signal(): AbortSignal {
+    return (this.#abort ??= new AbortController()).signal;
   }
 
   get started(): boolean {
@@ -52,7 +57,8 @@ export class Job {
   stop(reason: Error): void {
     if (this.#stopReason) return;
     this.#stopReason = reason;
-    this.abort.abort(reason);
+    // A handler that reads ctx.signal later finds it already aborted.
+    (this.#abort ??= new AbortController()).abort(reason);
     const listeners = this.#onStop;
     this.#onStop = null;
     for (const listener of listeners ?? []) listener(reason);

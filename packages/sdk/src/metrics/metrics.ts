@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type * as PromClient from "prom-client";
+import type { Registry } from "prom-client";
 import { coerceError } from "../errors.js";
 import { expired, withBound } from "../internal/bound.js";
 import type { WorkerEvents } from "../events.js";
@@ -7,10 +8,10 @@ import { recommendedGraceSeconds } from "../drain/policy.js";
 import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import { noopLogger, type Logger } from "../logger.js";
 import type { QueueDepth } from "../source/source.js";
+import { DurationHistogram } from "./duration-histogram.js";
 import { DurationWindow } from "./duration-window.js";
-import { registerPoolMetrics, type ObservedPool } from "./pool-metrics.js";
+import { createPoolWaits, registerPoolMetrics, type ObservedPool, type PoolWaits } from "./pool-metrics.js";
 import {
-  jobDurationBuckets,
   jobOutcomes,
   metricDefs,
   podWriteOutcomes,
@@ -49,8 +50,11 @@ export interface MetricsOptions {
 }
 
 export interface WorkerMetrics {
-  /** This worker's own registry: never prom-client's global one, so two workers never collide. */
-  readonly registry: Registry;
+  /**
+   * This worker's own registry: never prom-client's global one, so two workers never collide.
+   * prom-client is loaded, and the registry built, on the first call (the first scrape).
+   */
+  registry(): Promise<Registry>;
   /** Recent job durations (completed and failed), shared with the Kubernetes reporter. */
   readonly durations: DurationWindow;
   /** The recorder a pool calls with each checkout's wait, in seconds. */
@@ -66,33 +70,106 @@ const defaultDepthTimeoutMs = 1000;
 /**
  * The worker's Prometheus metric set. Counters and gauges are read from `status()` at scrape time,
  * so they cannot drift from `/status`; only the duration histogram (and the window behind the
- * grace recommendation) is fed per job, through label children bound once here.
+ * grace recommendation) is fed per job, without prom-client: a worker that is never scraped never
+ * loads it (its import is most of the runtime's start-up time and memory).
  */
 export function createMetrics(options: MetricsOptions): WorkerMetrics {
-  const { queue, on } = options;
+  const durations = new DurationWindow(options.durationWindowSize);
+  const histogram = new DurationHistogram(options.queue);
+  const pools = options.pools ?? [];
+  const poolWaits = createPoolWaits(pools);
+  // The drain's start (monotonic) while it runs, its length once finished.
+  let drainStartedAt: number | null = null;
+  let drainSeconds: number | undefined;
+
+  const unsubscribers = [
+    options.on("job:completed", ({ durationMs }) => {
+      histogram.observe("completed", durationMs / 1000);
+      durations.record(durationMs);
+    }),
+    options.on("job:failed", ({ durationMs }) => {
+      histogram.observe("failed", durationMs / 1000);
+      durations.record(durationMs);
+    }),
+    options.on("job:released", ({ started, durationMs }) => {
+      // An unstarted delivery has no run time. A started one was cut short, so it is kept out of
+      // the grace recommendation, which must describe jobs that run to the end.
+      if (started) histogram.observe("released", durationMs / 1000);
+    }),
+    options.on("drain:started", () => {
+      drainStartedAt ??= performance.now();
+    }),
+    options.on("drain:finished", ({ durationMs }) => {
+      drainSeconds = durationMs / 1000;
+    }),
+  ];
+
+  let registry: Promise<ScrapeRegistry> | null = null;
+  let disposed = false;
+  const load = (): Promise<ScrapeRegistry> => {
+    registry ??= import("prom-client").then((prom) => {
+      const built = buildRegistry(prom, options, {
+        durations,
+        histogram,
+        poolWaits,
+        drainSeconds: () => drainSeconds ?? (drainStartedAt === null ? undefined : (performance.now() - drainStartedAt) / 1000),
+      });
+      if (disposed) built.registry.clear();
+      return built;
+    });
+    return registry;
+  };
+  return {
+    durations,
+    poolWait: (pool) => poolWaits.recorder(pool),
+    async registry() {
+      return (await load()).registry;
+    },
+    async metrics() {
+      const { registry, syncCounters } = await load();
+      if (!disposed) syncCounters();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const off of unsubscribers) off();
+      void registry?.then(({ registry }) => registry.clear());
+    },
+  };
+}
+
+interface ScrapeRegistry {
+  readonly registry: Registry;
+  /** Bring the counters up to the snapshot's totals (before each scrape). */
+  syncCounters(): void;
+}
+
+interface Recorded {
+  readonly durations: DurationWindow;
+  readonly histogram: DurationHistogram;
+  readonly poolWaits: PoolWaits;
+  /** The running drain's age, then the finished drain's length; undefined before any drain. */
+  drainSeconds(): number | undefined;
+}
+
+/** Every metric, in the order the exposition lists them; built once, at the first scrape. */
+function buildRegistry(prom: typeof PromClient, options: MetricsOptions, recorded: Recorded): ScrapeRegistry {
+  const { Counter, Gauge, Registry } = prom;
+  const { queue } = options;
   const logger = options.logger ?? noopLogger;
   const registry = new Registry();
   const registers = [registry];
-  const durations = new DurationWindow(options.durationWindowSize);
+  const { durations } = recorded;
 
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) prom.collectDefaultMetrics({ register: registry });
 
-  // --- declared here: job counters and the duration histogram --------------------------------
+  // --- job counters and the duration histogram -------------------------------------------------
   const jobsTotal = new Counter({ ...metricDefs.jobsTotal, labelNames: [...metricDefs.jobsTotal.labelNames], registers });
-  const jobDuration = new Histogram({
-    ...metricDefs.jobDuration,
-    labelNames: [...metricDefs.jobDuration.labelNames],
-    buckets: [...jobDurationBuckets],
-    registers,
-  });
   // Every known series is exported from the start (at 0), so rate() works from the first scrape.
-  for (const outcome of jobOutcomes) {
-    jobsTotal.labels(queue, outcome).inc(0);
-    jobDuration.zero({ queue, outcome });
-  }
-  const completedSeconds = jobDuration.labels(queue, "completed");
-  const failedSeconds = jobDuration.labels(queue, "failed");
-  const releasedSeconds = jobDuration.labels(queue, "released");
+  for (const outcome of jobOutcomes) jobsTotal.labels(queue, outcome).inc(0);
+  // The registry formats any metric object that answers get()/getForPromString() as it does its own.
+  registry.registerMetric(recorded.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
 
   // Counts come from the status snapshot at scrape time (one source of truth, and no per-job
   // label lookups on the hot path).
@@ -110,41 +187,17 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     const status = options.status();
     for (const sync of followers) sync(status);
   };
-  let drainStartedAt: number | null = null;
-  let drainFinished = false;
-  const drainDuration = new Gauge({
+  new Gauge({
     ...metricDefs.drainDuration,
     labelNames: [],
     registers,
     collect() {
-      if (drainStartedAt !== null && !drainFinished) this.set((performance.now() - drainStartedAt) / 1000);
+      // Absent until a drain starts: a 0 would read as "drained instantly".
+      const seconds = recorded.drainSeconds();
+      if (seconds === undefined) this.remove();
+      else this.set(seconds);
     },
-  });
-  // Absent until a drain starts: a 0 would read as "drained instantly".
-  drainDuration.remove();
-
-  const unsubscribers = [
-    on("job:completed", ({ durationMs }) => {
-      completedSeconds.observe(durationMs / 1000);
-      durations.record(durationMs);
-    }),
-    on("job:failed", ({ durationMs }) => {
-      failedSeconds.observe(durationMs / 1000);
-      durations.record(durationMs);
-    }),
-    on("job:released", ({ started, durationMs }) => {
-      // An unstarted delivery has no run time. A started one was cut short, so it is kept out of
-      // the grace recommendation, which must describe jobs that run to the end.
-      if (started) releasedSeconds.observe(durationMs / 1000);
-    }),
-    on("drain:started", () => {
-      drainStartedAt ??= performance.now();
-    }),
-    on("drain:finished", ({ durationMs }) => {
-      drainFinished = true;
-      drainDuration.set(durationMs / 1000);
-    }),
-  ];
+  }).remove();
 
   // --- scrape-time gauges ----------------------------------------------------------------------
   new Gauge({
@@ -168,7 +221,7 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     },
   });
 
-  const recommendedGrace = new Gauge({
+  new Gauge({
     ...metricDefs.recommendedGrace,
     labelNames: [],
     registers,
@@ -178,8 +231,7 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
       if (p99 === undefined) this.remove();
       else this.set(recommendedGraceSeconds(p99, options.safetyMarginMs));
     },
-  });
-  recommendedGrace.remove();
+  }).remove();
 
   const readDepth =
     options.depth === undefined ? undefined : depthReader(options.depth, options.depthTimeoutMs ?? defaultDepthTimeoutMs, logger);
@@ -205,24 +257,9 @@ export function createMetrics(options: MetricsOptions): WorkerMetrics {
     },
   });
 
-  const poolWait = registerPoolMetrics(registry, options.pools ?? []);
+  registerPoolMetrics(prom.Gauge, registry, options.pools ?? [], recorded.poolWaits);
 
-  let disposed = false;
-  return {
-    registry,
-    durations,
-    poolWait,
-    async metrics() {
-      syncCounters();
-      return { contentType: registry.contentType, body: await registry.metrics() };
-    },
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      for (const off of unsubscribers) off();
-      registry.clear();
-    },
-  };
+  return { registry, syncCounters };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Gauge, type Metric, type Registry } from "prom-client";
+import type * as PromClient from "prom-client";
+import type { Metric, Registry } from "prom-client";
 import type { PoolConnections } from "../resources/resources.js";
 import { metricDefs, poolConnectionStates, poolWaitBuckets } from "./names.js";
 
@@ -8,31 +9,46 @@ export interface ObservedPool {
   connections?(): PoolConnections;
 }
 
+/** Each pool's wait counts, kept from the start (without prom-client) and exposed at scrape. */
+export interface PoolWaits {
+  readonly counts: ReadonlyMap<string, WaitCounts>;
+  recorder(pool: string): (seconds: number) => void;
+}
+
+export function createPoolWaits(pools: readonly ObservedPool[]): PoolWaits {
+  const counts = new Map(pools.filter(counted).map((pool) => [pool.name, new WaitCounts()]));
+  return {
+    counts,
+    recorder(pool) {
+      const own = counts.get(pool) ?? new WaitCounts();
+      return (seconds) => own.observe(seconds);
+    },
+  };
+}
+
+const counted = (pool: ObservedPool): boolean => typeof pool.connections === "function";
+
 /**
  * `quiesce_pool_connections{pool,state}` read from each pool at scrape time, and
  * `quiesce_pool_wait_seconds{pool}` counted by the pools as they hand out connections. Pools are
- * known at construction, so every series exists (at 0) from the first scrape.
+ * known at construction, so every series exists (at 0) from the first scrape. Called when the
+ * registry is built (the first scrape), with the Gauge of the prom-client loaded then.
  */
-export function registerPoolMetrics(registry: Registry, pools: readonly ObservedPool[]): (pool: string) => (seconds: number) => void {
-  const counted = pools.filter((pool) => typeof pool.connections === "function");
+export function registerPoolMetrics(Gauge: typeof PromClient.Gauge, registry: Registry, pools: readonly ObservedPool[], waits: PoolWaits): void {
+  const observed = pools.filter(counted);
   new Gauge({
     ...metricDefs.poolConnections,
     labelNames: [...metricDefs.poolConnections.labelNames],
     registers: [registry],
     collect() {
-      for (const pool of counted) {
+      for (const pool of observed) {
         const now = pool.connections?.();
         if (!now) continue;
         for (const state of poolConnectionStates) this.labels(pool.name, state).set(now[state]);
       }
     },
   });
-  const waits = new Map(counted.map((pool) => [pool.name, new WaitCounts()]));
-  registry.registerMetric(waitHistogram(waits) as unknown as Metric);
-  return (pool) => {
-    const counts = waits.get(pool) ?? new WaitCounts();
-    return (seconds) => counts.observe(seconds);
-  };
+  registry.registerMetric(waitHistogram(waits.counts) as unknown as Metric);
 }
 
 /**

@@ -55,7 +55,7 @@ describe("loadClientNode", () => {
     expect(typeof mod.CoreV1Api).toBe("function");
     expect(typeof mod.setHeaderMiddleware).toBe("function");
     expect(mod.PatchStrategy.MergePatch).toBe("application/merge-patch+json");
-  });
+  }, 30_000); // importing client-node takes seconds on a loaded machine
 });
 
 describe("pod snapshot", () => {

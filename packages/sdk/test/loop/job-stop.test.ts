@@ -15,8 +15,19 @@ describe("stopping a job", () => {
     j.stop(reason);
     j.stop(new Error("second"));
     expect(heard).toEqual([reason, reason]);
-    expect(j.abort.signal.aborted).toBe(true);
-    expect(j.abort.signal.reason).toBe(reason);
+    expect(j.signal.aborted).toBe(true);
+    expect(j.signal.reason).toBe(reason);
+  });
+
+  it("ctx.signal is made on first read, and one read before the stop is the one aborted", () => {
+    const j = job();
+    const early = j.signal;
+    expect(j.signal).toBe(early);
+    expect(early.aborted).toBe(false);
+    const reason = new Error("lease lost");
+    j.stop(reason);
+    expect(early.aborted).toBe(true);
+    expect(early.reason).toBe(reason);
   });
 
   it("a listener added after the stop hears it at once; an unsubscribed one never does", () => {

@@ -80,7 +80,7 @@ describe("names and labels (the black-box contract)", () => {
   it("uses the registry's content type and registers process metrics on request", async () => {
     const { metrics } = setup({ defaultMetrics: true });
     const out = await metrics.metrics();
-    expect(out.contentType).toBe(metrics.registry.contentType);
+    expect(out.contentType).toBe((await metrics.registry()).contentType);
     expect(out.contentType).toMatch(/^text\/plain/);
     expect(out.body).toMatch(/^process_cpu_user_seconds_total /m);
   });
@@ -286,8 +286,8 @@ describe("isolation", () => {
     const bAll = await b.scrape();
     expect(value(bAll, "quiesce_jobs_total", { outcome: "completed", queue: "reports" })).toBe(0);
     expect(find(bAll, "quiesce_jobs_total", { queue: "emails" })).toEqual([]);
-    expect(a.metrics.registry).not.toBe(b.metrics.registry);
-    expect(a.metrics.registry).not.toBe(globalRegistry);
+    expect(await a.metrics.registry()).not.toBe(await b.metrics.registry());
+    expect(await a.metrics.registry()).not.toBe(globalRegistry);
     expect(globalRegistry.getSingleMetric("quiesce_jobs_total")).toBeUndefined();
   });
 
