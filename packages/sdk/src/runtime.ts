@@ -77,6 +77,9 @@ export class WorkerRuntime {
         return logger();
       },
       leaseMs: this.#source.leaseMs,
+      queue: this.#source.name,
+      checkpointStore: options.checkpoints?.store,
+      checkpointDrain: config.checkpointDrain,
       draining: this.#drainSignal.signal,
       inFlight: this.#inFlight,
       counters: this.#counters,

@@ -5,3 +5,5 @@ export { describeSourceConformance } from "./source-conformance.js";
 export type { ConformanceCapabilities, ConformanceHarness, ConformanceOptions, PublishOptions } from "./source-conformance.js";
 export { pollUntil } from "./poll-until.js";
 export type { PollUntilOptions, Truthy } from "./poll-until.js";
+export { describeCheckpointConformance, describeCheckpointStoreConformance } from "./checkpoint-conformance.js";
+export type { CheckpointHarness } from "./checkpoint-conformance.js";

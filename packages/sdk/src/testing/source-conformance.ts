@@ -43,20 +43,20 @@ export interface ConformanceOptions {
 }
 
 /** A published message reaches a receive within this. */
-const DELIVER_MS = 5_000;
+export const DELIVER_MS = 5_000;
 /** "At once": a released message comes back, a pause wakes a pending receive. */
-const PROMPT_MS = 2_000;
+export const PROMPT_MS = 2_000;
 /** receive() returns promptly once its signal aborts (a drain must not wait on a long poll). */
 const ABORT_MS = 1_000;
 /** Window in which nothing may arrive, for the checks that something is gone. */
 const QUIET_MS = 500;
 /** What a backend adds on top of a lease before it redelivers (a stalled-job check, a redrive). */
-const SLACK_MS = 3_000;
+export const SLACK_MS = 3_000;
 /** Timers may fire a little early against performance.now(). */
 const SLOP_MS = 25;
 
-/** One test's view of a harness: remembers what it holds, so a failing test still hands everything back. */
-class Session {
+/** One test's view of a harness: remembers what it holds, so a failing test still hands everything back. Shared with the checkpoint case. */
+export class Session {
   readonly open = new Set<Delivery>();
   constructor(readonly harness: ConformanceHarness) {}
 
