@@ -75,13 +75,15 @@ describe("bullmq: checkpoint and resume across processes", () => {
     const fast = { lockMs: 1_000, stalledMs: 500 };
     const doomed = s.spawn(fast);
     await doomed.waitForLine(/"event":"ready"/);
-    const added = await s.queue.add("long", twelveSteps);
+    // Slower steps than above: the job must outlast the survivor's start-up on a loaded machine.
+    const added = await s.queue.add("long", { steps: 12, stepMs: 800 });
     const id = added.id as string;
-    await doomed.waitForLine(/"event":"checkpointed".*"step":4/);
+    await doomed.waitForLine(/"event":"checkpointed".*"step":2/);
     const survivor = s.spawn(fast);
     await survivor.waitForLine(/"event":"ready"/);
     expect((await doomed.kill()).signal).toBe("SIGKILL");
     const last = lastCheckpointed(doomed);
+    expect(last).toBeLessThan(12);
 
     const job = await finishOn(s, survivor, id);
     expect(of(survivor, "job-started")).toMatchObject([{ id, from: last }]);
