@@ -25,13 +25,10 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { freePort } from "./lib/ports.mjs";
+import { startRedisServer } from "./lib/redis-server.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -55,40 +52,6 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
-
-// ---- a private redis-server -------------------------------------------------------------------
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(os.tmpdir(), "quiesce-bench-redis-"));
-  const binary = process.env.REDIS_SERVER_BIN ?? "redis-server";
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", () => child.kill("SIGKILL"));
-  const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (i >= 200 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`redis-server did not start on port ${port}: ${error.message}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  probe.disconnect();
-  return { port, stop };
-}
 
 // ---- one run per mode ---------------------------------------------------------------------------
 
@@ -221,7 +184,7 @@ const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
 
 async function main() {
   const started = performance.now();
-  const redis = await startRedis();
+  const redis = await startRedisServer(Redis);
   const connection = { host: "127.0.0.1", port: redis.port };
   log(`bullmq bench: redis-server on 127.0.0.1:${redis.port}, ${fmt(JOBS)} jobs per run, ${REPS} runs per mode`);
   const rows = [];
