@@ -27,6 +27,8 @@ const { createWorker, createMemorySource } = await import("../packages/sdk/dist/
 const { createBullmqSource } = await import("../packages/adapters/dist/bullmq/index.js");
 const { createRedisCheckpointStore } = await import("../packages/adapters/dist/checkpoint-redis/index.js");
 const { createPgCheckpointStore } = await import("../packages/adapters/dist/checkpoint-pg/index.js");
+// Its own module, not the testing entry point (which loads vitest).
+const { withoutCheckpoints } = await import("../packages/sdk/dist/testing/without-checkpoints.js");
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const STEPS = Number(process.env.BENCH_STEPS ?? 2_000);
@@ -37,23 +39,6 @@ const log = (line) => process.stderr.write(`[checkpoint] ${line}\n`);
 function work(us) {
   const until = performance.now() + us / 1000;
   while (performance.now() < until);
-}
-
-/** A memory source without the checkpoint capability: only a store can keep one. */
-function plainSource() {
-  const memory = createMemorySource({ pollMs: 50 });
-  return {
-    name: "plain",
-    leaseMs: memory.leaseMs,
-    start: () => memory.start(),
-    stop: () => memory.stop(),
-    add: (p) => memory.add(p),
-    receive: async (max, signal) =>
-      (await memory.receive(max, signal)).map((d) => ({
-        id: d.id, payload: d.payload, attempt: d.attempt,
-        extend: (ms) => d.extend(ms), ack: (r) => d.ack(r), release: (o) => d.release(o), fail: (e) => d.fail(e),
-      })),
-  };
 }
 
 let seq = 0;
@@ -100,13 +85,13 @@ function backends(redisPort, pool) {
     },
     {
       name: "Redis store",
-      make: async () => { const source = plainSource(); return { source, store: createRedisCheckpointStore({ client: redis, prefix: `bench:${++seq}:` }), publish: async () => source.add({}), cleanup: async () => undefined }; },
+      make: async () => { const source = withoutCheckpoints(createMemorySource({ pollMs: 50 })); return { source, store: createRedisCheckpointStore({ client: redis, prefix: `bench:${++seq}:` }), publish: async () => source.add({}), cleanup: async () => undefined }; },
     },
   ];
   if (pool) {
     list.push({
       name: "PostgreSQL store",
-      make: async () => { const source = plainSource(); return { source, store: createPgCheckpointStore({ pool, table: "bench_checkpoints" }), publish: async () => source.add({}), cleanup: async () => undefined }; },
+      make: async () => { const source = withoutCheckpoints(createMemorySource({ pollMs: 50 })); return { source, store: createPgCheckpointStore({ pool, table: "bench_checkpoints" }), publish: async () => source.add({}), cleanup: async () => undefined }; },
     });
   }
   return { list, close: () => redis.quit() };

@@ -15,7 +15,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
-const BENCHES = ["memory", "shutdown", "rss", "bullmq", "sqs", "kubernetes-reporter", "pg", "scale-down"];
+const BENCHES = ["memory", "shutdown", "rss", "bullmq", "sqs", "kubernetes-reporter", "pg", "scale-down", "checkpoint"];
 /** Upper bound for one bench; it is killed (with its process group) past this. */
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 10 * 60_000);
 

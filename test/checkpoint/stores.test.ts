@@ -3,8 +3,8 @@
 // store alone (its source keeps no checkpoints) after a drain released it at the deadline.
 import { createPgCheckpointStore } from "@quiesce/adapters/checkpoint-pg";
 import { createRedisCheckpointStore } from "@quiesce/adapters/checkpoint-redis";
-import { createMemorySource, createWorker, type CheckpointStore, type Delivery, type JobContext, type Source } from "@quiesce/sdk";
-import { describeCheckpointStoreConformance, pollUntil } from "@quiesce/sdk/testing";
+import { createMemorySource, createWorker, type CheckpointStore, type JobContext } from "@quiesce/sdk";
+import { describeCheckpointStoreConformance, pollUntil, withoutCheckpoints } from "@quiesce/sdk/testing";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -50,29 +50,12 @@ const stores = { redis: redisStore, postgres: pgStore };
 
 for (const [name, make] of Object.entries(stores)) describeCheckpointStoreConformance(name, make);
 
-/** A source of the contract without the checkpoint capability: only the store can keep one. */
-function plainSource(): Source & { add(payload: unknown): string; completed(): { result: unknown }[] } {
-  const memory = createMemorySource();
-  return {
-    name: "plain",
-    leaseMs: memory.leaseMs,
-    start: () => memory.start(),
-    stop: () => memory.stop(),
-    add: (payload) => memory.add(payload),
-    completed: () => memory.completed(),
-    receive: async (max, signal) =>
-      (await memory.receive(max, signal)).map(
-        (d): Delivery => ({ id: d.id, payload: d.payload, attempt: d.attempt, extend: (ms) => d.extend(ms), ack: (r) => d.ack(r), release: (o) => d.release(o), fail: (e) => d.fail(e) }),
-      ),
-  };
-}
-
 describe("checkpoint stores: a job resumes from the store alone", () => {
   for (const [name, make] of Object.entries(stores)) {
     it(`${name}: released at the deadline, resumed by the next worker after the last checkpoint, the entry gone once done`, async () => {
       const made = await make();
       try {
-        const source = plainSource();
+        const source = withoutCheckpoints(createMemorySource({ name: "plain" }));
         source.add({ steps: 10 });
         const started: number[] = [];
         let checkpointed = 0;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckpointStore } from "../source/checkpoint.js";
 import type { Delivery } from "../source/source.js";
-import { DELIVER_MS, PROMPT_MS, SLACK_MS, Session, type ConformanceHarness, type ConformanceOptions } from "./source-conformance.js";
+import { DELIVER_MS, PROMPT_MS, SLACK_MS, sessionPerTest, type ConformanceHarness, type ConformanceOptions } from "./source-conformance.js";
 
 export interface CheckpointHarness extends ConformanceHarness {
   /** Whether the backend still holds a checkpoint for this message id (the "gone after ack" check). */
@@ -22,27 +22,7 @@ function capable(delivery: Delivery): Required<Pick<Delivery, "checkpoint">> & D
 export function describeCheckpointConformance(name: string, factory: () => Promise<CheckpointHarness>, options: ConformanceOptions = {}): void {
   const timeout = options.timeoutMs ?? 30_000;
   describe(`checkpoint conformance: ${name}`, () => {
-    let current: Session | undefined;
-    let harness: CheckpointHarness | undefined;
-    const session = (): Session => {
-      if (!current) throw new Error("describeCheckpointConformance: no harness (did the factory fail?)");
-      return current;
-    };
-    beforeEach(async () => {
-      harness = await factory();
-      current = new Session(harness);
-      await current.source.start();
-    }, timeout);
-    afterEach(async () => {
-      const s = current;
-      current = undefined;
-      if (!s) return;
-      try {
-        await s.close();
-      } finally {
-        await s.harness.cleanup();
-      }
-    }, timeout);
+    const session = sessionPerTest("describeCheckpointConformance", factory, timeout);
 
     it("a first delivery has no checkpoint; after a release the next one has the latest, at the same attempt", { timeout }, async () => {
       const s = session();
@@ -79,9 +59,10 @@ export function describeCheckpointConformance(name: string, factory: () => Promi
       await s.harness.publish({ job: "ack" });
       const delivery = capable(await s.one(DELIVER_MS));
       await delivery.checkpoint('{"step":3}');
-      if (harness?.checkpointLeft) expect(await harness.checkpointLeft(delivery.id)).toBe(true);
+      const left = s.harness.checkpointLeft?.bind(s.harness);
+      if (left) expect(await left(delivery.id)).toBe(true);
       await s.ack(delivery);
-      if (harness?.checkpointLeft) expect(await harness.checkpointLeft(delivery.id)).toBe(false);
+      if (left) expect(await left(delivery.id)).toBe(false);
       await expect(delivery.checkpoint('{"step":4}'), "checkpoint after ack").rejects.toThrow();
     });
 

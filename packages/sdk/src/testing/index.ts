@@ -7,3 +7,4 @@ export { pollUntil } from "./poll-until.js";
 export type { PollUntilOptions, Truthy } from "./poll-until.js";
 export { describeCheckpointConformance, describeCheckpointStoreConformance } from "./checkpoint-conformance.js";
 export type { CheckpointHarness } from "./checkpoint-conformance.js";
+export { withoutCheckpoints } from "./without-checkpoints.js";

@@ -56,9 +56,9 @@ export const SLACK_MS = 3_000;
 const SLOP_MS = 25;
 
 /** One test's view of a harness: remembers what it holds, so a failing test still hands everything back. Shared with the checkpoint case. */
-export class Session {
+export class Session<H extends ConformanceHarness = ConformanceHarness> {
   readonly open = new Set<Delivery>();
-  constructor(readonly harness: ConformanceHarness) {}
+  constructor(readonly harness: H) {}
 
   get source(): Source {
     return this.harness.source;
@@ -140,6 +140,32 @@ export class Session {
   }
 }
 
+/**
+ * Inside a describe(): a fresh harness per test, its source started before and everything it
+ * still holds handed back after, also when the test failed. Returns the current test's session.
+ */
+export function sessionPerTest<H extends ConformanceHarness>(suite: string, factory: () => Promise<H>, timeout: number): () => Session<H> {
+  let current: Session<H> | undefined;
+  beforeEach(async () => {
+    current = new Session(await factory());
+    await current.source.start();
+  }, timeout);
+  afterEach(async () => {
+    const s = current;
+    current = undefined;
+    if (!s) return;
+    try {
+      await s.close();
+    } finally {
+      await s.harness.cleanup();
+    }
+  }, timeout);
+  return () => {
+    if (!current) throw new Error(`${suite}: no harness (did the factory fail?)`);
+    return current;
+  };
+}
+
 /** The contract tests every source must pass, each on a fresh harness: call it from a test file. */
 export function describeSourceConformance(
   name: string,
@@ -149,27 +175,7 @@ export function describeSourceConformance(
   const timeout = options.timeoutMs ?? 30_000;
 
   describe(`source conformance: ${name}`, () => {
-    let current: Session | undefined;
-    const session = (): Session => {
-      if (!current) throw new Error("describeSourceConformance: no harness (did the factory fail?)");
-      return current;
-    };
-
-    beforeEach(async () => {
-      current = new Session(await factory());
-      await current.source.start();
-    }, timeout);
-
-    afterEach(async () => {
-      const s = current;
-      current = undefined;
-      if (!s) return;
-      try {
-        await s.close();
-      } finally {
-        await s.harness.cleanup();
-      }
-    }, timeout);
+    const session = sessionPerTest("describeSourceConformance", factory, timeout);
 
     it("has a name and a positive leaseMs", { timeout }, () => {
       const { source } = session();

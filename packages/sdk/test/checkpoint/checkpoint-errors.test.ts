@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createWorker } from "../../src/worker.js";
 import { createMemorySource } from "../../src/source/memory-source.js";
-import type { Delivery, Source } from "../../src/source/source.js";
+import type { Source } from "../../src/source/source.js";
 import type { CheckpointStore } from "../../src/source/checkpoint.js";
 import type { JobContext } from "../../src/handler.js";
 import { CheckpointError } from "../../src/errors.js";
 import { pollUntil } from "../../src/testing/poll-until.js";
+import { withoutCheckpoints } from "../../src/testing/without-checkpoints.js";
 
 /** Run one job on a memory source and hand back what its handler returned. */
 async function runOne(handler: (payload: unknown, ctx: JobContext) => unknown, source: Source & { add(p: unknown): string; completed(): { result: unknown }[] } = createMemorySource(), store?: CheckpointStore) {
@@ -45,20 +46,7 @@ describe("ctx.checkpoint errors reach the handler, never lose the job", () => {
   });
 
   it("a source that keeps no checkpoints, and no store: a CheckpointError saying so", async () => {
-    const memory = createMemorySource();
-    // A source of the contract without the optional checkpoint capability.
-    const plain: Source & { add(p: unknown): string; completed(): { result: unknown }[] } = {
-      name: "plain",
-      leaseMs: memory.leaseMs,
-      start: () => memory.start(),
-      stop: () => memory.stop(),
-      add: (p) => memory.add(p),
-      completed: () => memory.completed(),
-      receive: async (max, signal) =>
-        (await memory.receive(max, signal)).map(
-          (d): Delivery => ({ id: d.id, payload: d.payload, attempt: d.attempt, extend: (ms) => d.extend(ms), ack: (r) => d.ack(r), release: (o) => d.release(o), fail: (e) => d.fail(e) }),
-        ),
-    };
+    const plain = withoutCheckpoints(createMemorySource({ name: "plain" }));
     const { result } = await runOne(attempt({ step: 1 }), plain);
     expect(result).toMatchObject({ error: true, message: expect.stringContaining('source "plain" keeps no checkpoints') });
   });
