@@ -79,7 +79,9 @@ export class WorkerRuntime {
       leaseMs: this.#source.leaseMs,
       queue: this.#source.name,
       checkpointStore: options.checkpoints?.store,
-      checkpointDrain: config.checkpointDrain,
+      // Not on a max-jobs drain: that worker took its jobs to finish them (one-message Jobs), and a
+      // release would only hand the job to the next pod one step further.
+      releaseAfterCheckpoint: () => config.checkpointDrain === "release" && this.#drain.reason !== "max-jobs",
       draining: this.#drainSignal.signal,
       inFlight: this.#inFlight,
       counters: this.#counters,

@@ -19,8 +19,8 @@ export interface JobRunnerContext {
   /** The source's name: the checkpoint store's keys start with it. */
   readonly queue: string;
   readonly checkpointStore: CheckpointStore | undefined;
-  /** "release": once draining, a job is released as soon as it stored a checkpoint. */
-  readonly checkpointDrain: "release" | "deadline";
+  /** Whether a job that has just stored a checkpoint is released now (asked only while draining). */
+  releaseAfterCheckpoint(): boolean;
   /** ctx.draining for every job. */
   readonly draining: AbortSignal;
   readonly inFlight: InFlight;
@@ -173,7 +173,7 @@ export class JobRunner {
     await this.#checkpoints.write(job, value);
     // Nothing is left to lose once the checkpoint is stored: hand the job over now rather than
     // hold the drain (and risk a step cut at the deadline).
-    if (this.#ctx.checkpointDrain === "release" && this.#ctx.draining.aborted) await this.forceRelease(job, "checkpoint");
+    if (this.#ctx.draining.aborted && this.#ctx.releaseAfterCheckpoint()) await this.forceRelease(job, "checkpoint");
   }
 
 }

@@ -96,6 +96,18 @@ describe("checkpoint and resume in process (memory source)", () => {
     expect([...started, ...resumed]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it("a max-jobs drain lets a checkpointing job finish instead of releasing it at its next checkpoint", async () => {
+    const source = createMemorySource();
+    source.add({ job: "one-message Job" });
+    const started: number[] = [];
+    const checkpointed: number[] = [];
+    const worker = embedded({ source, maxJobs: 1, handler: stepper(5, 20, started, checkpointed) });
+    await worker.start();
+    await pollUntil(() => source.snapshot().completed === 1, { timeoutMs: 10_000 });
+    expect((await worker.drain()).released).toBe(0);
+    expect(started).toEqual([1, 2, 3, 4, 5]);
+  });
+
   for (const drain of ["deadline", "release"] as const) {
     it(`600 x 1 s steps (compressed to 5 ms) through three forced scale-downs (drain "${drain}") total ${drain === "release" ? "exactly 600" : "at most 603"} steps`, { timeout: 60_000 }, async () => {
       const source = createMemorySource();

@@ -28,7 +28,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
     leaseMs: 1000,
     queue: "test",
     checkpointStore: undefined,
-    checkpointDrain: "release",
+    releaseAfterCheckpoint: () => true,
     draining: draining.signal,
     inFlight,
     counters,
