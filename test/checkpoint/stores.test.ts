@@ -79,7 +79,8 @@ describe("checkpoint stores: a job resumes from the store alone", () => {
         expect(await made.keys()).toEqual(["plain:1"]);
         const second = createWorker({ source, ...options });
         await second.start();
-        await pollUntil(() => source.completed().length === 1, { timeoutMs: 10_000 });
+        // The worker's count, not the source's: the ack lands in the source before the worker counts it.
+        await pollUntil(() => second.status().completed === 1, { timeoutMs: 10_000 });
         expect(second.status()).toMatchObject({ resumed: 1, completed: 1 });
         await second.drain();
         expect(source.completed()[0]?.result).toBe("done");

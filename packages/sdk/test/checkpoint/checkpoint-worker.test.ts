@@ -45,7 +45,8 @@ function stepper(steps: number, stepMs: number, started: number[], checkpointed:
 async function runUntilDone(source: MemorySource, options: Omit<WorkerOptions<unknown>, "handler">, handler: WorkerOptions<unknown>["handler"]) {
   const worker = embedded({ source, handler, ...options });
   await worker.start();
-  await pollUntil(() => source.snapshot().completed === 1, { timeoutMs: 20_000 });
+  // The worker's count, not the source's: the ack lands in the source before the worker counts it.
+  await pollUntil(() => worker.status().completed === 1, { timeoutMs: 20_000 });
   const status = worker.status();
   const report = await worker.drain("done");
   return { worker, status, report };
