@@ -21,7 +21,7 @@ const sdkLayers = [
   ["index.ts", "testing", "source-kit", "cli"],
 ];
 /** The adapters' folders: shared pieces first, then one folder per backend that may not import another. */
-const adapterLayers = [["redis"], ["bullmq", "amqp", "sqs", "pg"]];
+const adapterLayers = [["redis"], ["bullmq", "amqp", "sqs", "pg", "checkpoint-redis", "checkpoint-pg"]];
 
 const nodeGlobals = Object.fromEntries(
   [

@@ -15,7 +15,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
-const BENCHES = ["memory", "shutdown", "cold-start", "rss", "bullmq", "amqp", "sqs", "kubernetes-reporter", "pg", "scale-down"];
+const BENCHES = ["memory", "shutdown", "cold-start", "rss", "bullmq", "amqp", "sqs", "kubernetes-reporter", "pg", "scale-down", "checkpoint"];
 /** Run only when named: the soak takes many minutes. */
 const ON_REQUEST = ["soak"];
 /** Upper bound for one bench; it is killed (with its process group) past this. */

@@ -1,7 +1,7 @@
 // @servers redis
 // The source contract, on a real Redis: each test gets a queue of its own on the shared server.
 import { createBullmqSource } from "@quiesce/adapters/bullmq";
-import { describeSourceConformance } from "@quiesce/sdk/testing";
+import { describeCheckpointConformance, describeSourceConformance, type ConformanceHarness } from "@quiesce/sdk/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { servers } from "../harness/servers.js";
@@ -9,7 +9,7 @@ import { uniqueName } from "../harness/unique.js";
 
 const attempts = 3;
 
-describeSourceConformance("bullmq", async () => {
+async function harness(): Promise<ConformanceHarness & { checkpointLeft(id: string): Promise<boolean> }> {
   const { host, port } = servers().redis;
   const name = uniqueName("conformance");
   const admin = new Redis({ host, port, maxRetriesPerRequest: null });
@@ -27,5 +27,13 @@ describeSourceConformance("bullmq", async () => {
       await queue.close();
       await admin.quit();
     },
+    // Completed jobs are kept (no removeOnComplete), so a checkpoint left behind would show here.
+    async checkpointLeft(id) {
+      const progress = await admin.hget(`bull:${name}:${id}`, "progress");
+      return progress !== null && progress.includes("quiesceCheckpoint");
+    },
   };
-});
+}
+
+describeSourceConformance("bullmq", harness);
+describeCheckpointConformance("bullmq", harness);

@@ -82,5 +82,10 @@ export const dashboard = {
       [`3600 * sum(rate(quiesce_pod_writes_total{${SEL}}[1h])) / count(quiesce_jobs_in_flight{${SEL}})`, "per pod-hour"],
     ], { description: "Every pod write fans out to every pod watcher; expect a few per pod-hour under steady load." }),
     panel("Queue depth", "timeseries", [0, 32, 24, 8], [[`max by (queue, kind) (quiesce_queue_depth{${SEL}})`, "{{queue}} {{kind}}"]]),
+    panel("Checkpoints and resumes", "timeseries", [0, 40, 24, 8], [
+      [`sum(rate(quiesce_checkpoints_total{${SEL}}[$__rate_interval]))`, "checkpoints/s"],
+      [`sum(increase(quiesce_resumed_jobs_total{${SEL}}[$__rate_interval]))`, "jobs resumed"],
+      [`sum(increase(quiesce_resume_saved_seconds_total{${SEL}}[$__rate_interval]))`, "seconds of work not redone"],
+    ], { description: "Long jobs that checkpoint: an interrupted one resumes from its last checkpoint instead of from zero." }),
   ],
 } satisfies Dashboard;

@@ -11,7 +11,8 @@ export type QuiesceErrorCode =
   | "QUIESCE_DRAIN_DEADLINE"
   | "QUIESCE_SOURCE"
   | "QUIESCE_MISSING_DEPENDENCY"
-  | "QUIESCE_KUBERNETES_API";
+  | "QUIESCE_KUBERNETES_API"
+  | "QUIESCE_CHECKPOINT";
 
 export class QuiesceError extends Error {
   readonly code: QuiesceErrorCode;
@@ -46,12 +47,19 @@ export class ConfigError extends subclass("QUIESCE_CONFIG") {}
 export class IllegalStateError extends subclass("QUIESCE_ILLEGAL_STATE") {}
 /** A delivery's lease could not be renewed: the job must stop and never be acked by this worker. */
 export class LeaseLostError extends subclass("QUIESCE_LEASE_LOST") {}
-/** The drain deadline came while the job was still running: it was released. */
+/** The drain took the job back while it ran (the deadline came, or it had just checkpointed): it was released. */
 export class DrainDeadlineError extends subclass("QUIESCE_DRAIN_DEADLINE") {}
 /** A backend operation failed; the message starts with the operation. */
 export class SourceError extends subclass("QUIESCE_SOURCE") {}
 /** An optional peer dependency is not installed; the message says what to install. */
 export class MissingDependencyError extends subclass("QUIESCE_MISSING_DEPENDENCY") {}
+
+/**
+ * `ctx.checkpoint()` could not store the value: not JSON-serialisable, too large for the backend,
+ * no place to keep it, or the job is no longer held. The job itself is untouched: catch it and go
+ * on, or let it fail the attempt through the backend's retry path.
+ */
+export class CheckpointError extends subclass("QUIESCE_CHECKPOINT") {}
 
 /** Turn anything thrown into an Error, keeping the original as `cause` when it was not one. */
 export function coerceError(value: unknown): Error {

@@ -2,7 +2,8 @@ import type { StateChange } from "./lifecycle/lifecycle.js";
 import type { DrainReport } from "./lifecycle/status.js";
 
 /** Why a delivery went back to the queue. */
-export type ReleaseReason = "drain" | "deadline" | "handler";
+/** "checkpoint": released while draining, right after the job stored a checkpoint. */
+export type ReleaseReason = "drain" | "deadline" | "handler" | "checkpoint";
 
 /** Every event the worker emits: one payload object each, past-tense names. */
 export interface WorkerEvents {

@@ -24,6 +24,17 @@ export interface JobContext<Resources = Readonly<Record<string, unknown>>> {
   readonly draining: AbortSignal;
   /** Renew the lease for `ms` from now (the lease keeper also renews on its own). */
   extendLease(ms: number): Promise<void>;
+  /**
+   * Store a JSON-serialisable value durably with the job, replacing the previous one; resolves once
+   * stored. A later delivery of the same message (after a release, a lost lease, a crash) reads it
+   * as `lastCheckpoint`. Rejects with a CheckpointError (the job goes on) when the value is not
+   * JSON, too large for the backend, or the job is no longer this worker's. Once the worker is
+   * draining, a stored checkpoint releases the job at once (ctx.signal aborts): stop at the next
+   * step, the next worker resumes from here. A checkpoint is gone once the job is acked or failed.
+   */
+  checkpoint(value: unknown): Promise<void>;
+  /** What the latest earlier attempt stored with `checkpoint()`, or undefined on a first run. */
+  readonly lastCheckpoint: unknown;
   /** Logger bound to this job's id. */
   readonly log: Logger;
   /** The worker's resources, each bound to this job (a pg resource cancels its queries with `signal`). */

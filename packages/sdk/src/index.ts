@@ -3,7 +3,7 @@
  * Named exports only: this list is the public surface.
  */
 export { createWorker, Worker } from "./worker.js";
-export type { WorkerOptions, HttpOptions, KubernetesOptions, PodReportTuning } from "./config/options.js";
+export type { WorkerOptions, HttpOptions, KubernetesOptions, PodReportTuning, CheckpointOptions } from "./config/options.js";
 export type { PodApi, PodSnapshot, AnnotationPatch } from "./config/pod-api.js";
 export type { Handler, JobContext } from "./handler.js";
 export type { WorkerEvents, ReleaseReason } from "./events.js";
@@ -11,6 +11,7 @@ export type { StateChange } from "./lifecycle/lifecycle.js";
 export { WorkerState } from "./lifecycle/states.js";
 export type { WorkerStatus, DrainReport } from "./lifecycle/status.js";
 export type { Source, Delivery, QueueDepth, ReleaseOptions, SourceStartContext, SourceStatus } from "./source/source.js";
+export type { CheckpointCapable, CheckpointStore } from "./source/checkpoint.js";
 export { createMemorySource } from "./source/memory-source.js";
 export type {
   AddOptions,
@@ -41,6 +42,7 @@ export {
   DrainDeadlineError,
   SourceError,
   MissingDependencyError,
+  CheckpointError,
   coerceError,
 } from "./errors.js";
 export type { QuiesceErrorCode } from "./errors.js";

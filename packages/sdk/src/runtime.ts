@@ -77,6 +77,11 @@ export class WorkerRuntime {
         return logger();
       },
       leaseMs: this.#source.leaseMs,
+      queue: this.#source.name,
+      checkpointStore: options.checkpoints?.store,
+      // Not on a max-jobs drain: that worker took its jobs to finish them (one-message Jobs), and a
+      // release would only hand the job to the next pod one step further.
+      releaseAfterCheckpoint: () => config.checkpointDrain === "release" && this.#drain.reason !== "max-jobs",
       draining: this.#drainSignal.signal,
       inFlight: this.#inFlight,
       counters: this.#counters,

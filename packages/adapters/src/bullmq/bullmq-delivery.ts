@@ -1,6 +1,7 @@
 import type { Job } from "bullmq";
 import { IllegalStateError, LeaseLostError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
+import { checkpointOf } from "./checkpoints.js";
 
 /** What a delivery needs from its source. */
 export interface DeliveryHost {
@@ -10,6 +11,9 @@ export interface DeliveryHost {
   adopt(next: readonly unknown[], token: string): Promise<void>;
   /** An error BullMQ will not retry (its `UnrecoverableError`). */
   unrecoverable(message: string): Error;
+  /** Store a checkpoint in the job's hash while `token` holds its lock: 1 stored, 0 lock not ours, -1 job gone. */
+  saveCheckpoint(jobId: string, token: string, data: string): Promise<number>;
+  dropCheckpoint(jobId: string): Promise<void>;
 }
 
 /**
@@ -32,10 +36,13 @@ export class BullmqDelivery implements Delivery {
   readonly payload: unknown;
   readonly attempt: number;
   readonly decodeError?: Error;
+  readonly lastCheckpoint: string | undefined;
   readonly #job: Job;
   readonly #token: string;
   readonly #host: DeliveryHost;
   #settledBy: SettledBy | undefined;
+  /** The job's hash holds a checkpoint (read with it, or written here): ack and fail remove it. */
+  #checkpointed: boolean;
 
   constructor(job: Job, token: string, host: DeliveryHost, decodeError: Error | undefined) {
     this.id = String(job.id);
@@ -44,6 +51,8 @@ export class BullmqDelivery implements Delivery {
     // handed back by a drain starts again at the same attempt: a drain never costs a retry.
     this.attempt = job.attemptsMade + 1;
     if (decodeError) this.decodeError = decodeError;
+    this.lastCheckpoint = checkpointOf(job);
+    this.#checkpointed = this.lastCheckpoint !== undefined;
     this.#job = job;
     this.#token = token;
     this.#host = host;
@@ -63,6 +72,21 @@ export class BullmqDelivery implements Delivery {
     }
   }
 
+  async checkpoint(data: string): Promise<void> {
+    if (this.#settledBy) throw new IllegalStateError(`BullMQ source: checkpoint() on delivery ${this.id}, which was already settled by ${this.#settledBy}()`);
+    let stored: number;
+    try {
+      stored = await this.#host.saveCheckpoint(this.id, this.#token, data);
+    } catch (thrown) {
+      throw new SourceError(`BullMQ checkpoint failed for job ${this.id}: ${coerceError(thrown).message}`, { cause: thrown });
+    }
+    if (stored !== 1) {
+      const why = stored === 0 ? "is no longer locked by this worker" : "no longer exists";
+      throw new LeaseLostError(`BullMQ checkpoint: job ${this.id} ${why}; the checkpoint was not stored`);
+    }
+    this.#checkpointed = true;
+  }
+
   async ack(result?: unknown): Promise<void> {
     this.#claim("ack");
     const fetchNext = this.#host.fetchNext;
@@ -80,6 +104,9 @@ export class BullmqDelivery implements Delivery {
       if (typeof code === "number" && cannotCompleteCodes.has(code)) throw await this.#failInstead(coerceError(thrown));
       throw settleError("moveToCompleted", this.id, thrown);
     }
+    // After the completion: a crash in between leaves a stale checkpoint on a completed job, which
+    // nothing reads, rather than a job that would resume from zero.
+    if (this.#checkpointed) await this.#dropCheckpoint();
     if (fetchNext && Array.isArray(next)) await this.#host.adopt(next, this.#token);
   }
 
@@ -106,6 +133,9 @@ export class BullmqDelivery implements Delivery {
     this.#claim("fail");
     // Undecodable data fails the same way on every attempt: do not spend the retries on it.
     const reason = this.decodeError ? this.#host.unrecoverable(this.decodeError.message) : error;
+    // Before the move: the retry may be fetched by another worker the moment the job is back, and
+    // it must start from zero (the state a failed attempt checkpointed may be what made it fail).
+    if (this.#checkpointed) await this.#dropCheckpoint();
     try {
       // moveToFailed applies the job's attempts and backoff: retried (wait or delayed) or failed.
       await this.#job.moveToFailed(reason, this.#token, false);
@@ -118,6 +148,14 @@ export class BullmqDelivery implements Delivery {
     // The runtime settles each delivery once; a second settle is a bug, and is made loud.
     if (this.#settledBy) throw new IllegalStateError(`BullMQ source: ${op}() on delivery ${this.id}, which was already settled by ${this.#settledBy}()`);
     this.#settledBy = op;
+  }
+
+  async #dropCheckpoint(): Promise<void> {
+    try {
+      await this.#host.dropCheckpoint(this.id);
+    } catch (thrown) {
+      throw new SourceError(`BullMQ checkpoint removal failed for job ${this.id}: ${coerceError(thrown).message}`, { cause: thrown });
+    }
   }
 
   async #failInstead(reason: Error): Promise<Error> {

@@ -5,6 +5,7 @@ import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
 import { BullmqDelivery, type DeliveryHost } from "./bullmq-delivery.js";
 import { address, openMainConnection, type MainConnection } from "../redis/connection.js";
 import { Fetcher } from "./fetcher.js";
+import { dropCheckpoint, saveCheckpoint } from "./checkpoints.js";
 import { loadBullmq, loadRedis, type BullmqModule } from "./load.js";
 import { expired, withBound } from "@quiesce/sdk/source-kit";
 import { createManualWorker, type ManualWorker } from "./manual-worker.js";
@@ -63,6 +64,14 @@ export class BullmqSource implements Source {
       },
       adopt: (next, token) => this.#adopt(next, token),
       unrecoverable: (message) => new (this.#require().bullmq.UnrecoverableError)(message),
+      saveCheckpoint: (jobId, token, data) => {
+        const { connection, worker } = this.#require();
+        return saveCheckpoint(connection.client, worker.toKey(jobId), token, data);
+      },
+      dropCheckpoint: (jobId) => {
+        const { connection, worker } = this.#require();
+        return dropCheckpoint(connection.client, worker.toKey(jobId));
+      },
     };
   }
 

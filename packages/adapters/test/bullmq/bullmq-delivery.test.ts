@@ -28,10 +28,39 @@ function setup(jobOverrides: Partial<Record<string, unknown>> = {}, options: { f
     fetchNext: options.fetchNext ?? true,
     adopt: vi.fn(async () => undefined),
     unrecoverable: vi.fn((message: string) => Object.assign(new Error(message), { name: "UnrecoverableError" })),
+    saveCheckpoint: vi.fn(async (_id: string, _token: string, _data: string) => 1),
+    dropCheckpoint: vi.fn(async (_id: string) => undefined),
   } satisfies DeliveryHost;
   const delivery = new BullmqDelivery(job as unknown as Job, "tok:1", host, options.decodeError);
   return { job, host, delivery };
 }
+
+describe("BullmqDelivery: checkpoints", () => {
+  it("reads the checkpoint from the job's progress, and nothing from a plain progress value", () => {
+    expect(setup({ progress: { quiesceCheckpoint: '{"value":1}' } }).delivery.lastCheckpoint).toBe('{"value":1}');
+    expect(setup({ progress: 40 }).delivery.lastCheckpoint).toBeUndefined();
+  });
+
+  it("a refused write (the lock is another token's) is a LeaseLostError", async () => {
+    const { delivery, host } = setup();
+    host.saveCheckpoint.mockResolvedValueOnce(0);
+    await expect(delivery.checkpoint('{"value":1}')).rejects.toBeInstanceOf(LeaseLostError);
+    expect(host.saveCheckpoint).toHaveBeenCalledWith("42", "tok:1", '{"value":1}');
+  });
+
+  it("a job that checkpointed drops it after completing and before failing; one that never did costs no call", async () => {
+    const acked = setup();
+    await acked.delivery.checkpoint("{}");
+    await acked.delivery.ack("r");
+    expect(acked.host.dropCheckpoint.mock.invocationCallOrder[0]).toBeGreaterThan(acked.job.moveToCompleted.mock.invocationCallOrder[0]!);
+    const failed = setup({ progress: { quiesceCheckpoint: "{}" } });
+    await failed.delivery.fail(new Error("x"));
+    expect(failed.host.dropCheckpoint.mock.invocationCallOrder[0]).toBeLessThan(failed.job.moveToFailed.mock.invocationCallOrder[0]!);
+    const plain = setup();
+    await plain.delivery.ack("r");
+    expect(plain.host.dropCheckpoint).not.toHaveBeenCalled();
+  });
+});
 
 describe("BullmqDelivery: mapping", () => {
   it("maps id, payload and attempt (finished attempts + 1; releases do not count)", () => {

@@ -2,6 +2,7 @@ import type { Handler } from "../handler.js";
 import type { PodApi } from "./pod-api.js";
 import type { Logger, LogLevel } from "../logger.js";
 import type { ResourceHandles, ResourcesInput } from "../resources/resources.js";
+import type { CheckpointStore } from "../source/checkpoint.js";
 import type { Source } from "../source/source.js";
 
 export interface HttpOptions {
@@ -51,6 +52,20 @@ export interface PodReportTuning {
   readonly idleSkipsInterval?: boolean;
 }
 
+export interface CheckpointOptions {
+  /**
+   * Also keep checkpoints here, keyed by `<queue>:<message id>`: for backends that cannot keep
+   * one with the message, or only carry it on a re-publish (a crash would lose it). @defaultValue none
+   */
+  readonly store?: CheckpointStore;
+  /**
+   * What a drain does with a job that checkpoints. "release": hand it back as soon as it has stored
+   * a checkpoint after ctx.draining fired (nothing left to lose, the pod leaves sooner). "deadline":
+   * let it run on, like any job, until it finishes or the deadline releases it. @defaultValue "release"
+   */
+  readonly drain?: "release" | "deadline";
+}
+
 /** Everything is optional; `resolveConfig` fills defaults from the environment and one table. */
 export interface WorkerOptions<Payload = unknown, R extends ResourcesInput = ResourcesInput> {
   /** Where jobs come from. @defaultValue a new in-memory source */
@@ -83,6 +98,8 @@ export interface WorkerOptions<Payload = unknown, R extends ResourcesInput = Res
    * `false` never exits (embedded use). `start()` never exits. @defaultValue true
    */
   readonly exit?: boolean | ((code: number) => void);
+  /** Checkpoint store and drain policy for handlers that call ctx.checkpoint(). */
+  readonly checkpoints?: CheckpointOptions;
   /**
    * Database pools and clients: started before the source connects, closed after it in reverse
    * order. As an object, each is `ctx.resources.<key>` in handlers (typed); as an array, keyed by name.
@@ -117,6 +134,7 @@ export interface ResolvedConfig {
   readonly kubernetes: ResolvedKubernetes | false;
   /** Connections one worker may hold in all, from the fleet budget; null when no budget is set. */
   readonly connectionBudget: { readonly maxConnections: number; readonly maxReplicas: number; readonly perWorker: number } | null;
+  readonly checkpointDrain: "release" | "deadline";
 }
 
 export interface ResolvedKubernetes {

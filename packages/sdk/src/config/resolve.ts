@@ -92,6 +92,7 @@ export function resolveConfig(options: WorkerOptions<never>, env: Env, hints: En
     logLevel,
     kubernetes: resolveKubernetes(options, env, hints),
     connectionBudget: resolveConnectionBudget(options, env),
+    checkpointDrain: options.checkpoints?.drain === undefined ? "release" : oneOf("checkpoints.drain", options.checkpoints.drain, ["release", "deadline"]),
   };
 }
 

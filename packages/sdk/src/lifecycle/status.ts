@@ -22,6 +22,12 @@ export interface WorkerStatus {
   readonly interrupted: number;
   readonly leaseExtensions: number;
   readonly leaseLost: number;
+  /** Checkpoints stored by handlers. */
+  readonly checkpoints: number;
+  /** Jobs that started from an earlier attempt's checkpoint. */
+  readonly resumed: number;
+  /** Seconds of earlier attempts' work that resumes did not redo. */
+  readonly resumeSavedSeconds: number;
   // Every time is an ISO 8601 UTC string (`2026-01-01T12:00:00.000Z`), as in Kubernetes objects.
   /** When the state last changed. */
   readonly since: string;

@@ -48,12 +48,21 @@ export class HandlerContext<J extends ContextJob> implements JobContext {
   extendLease(ms: number): Promise<void> {
     return this.#host.extend(this.#job, ms);
   }
+
+  checkpoint(value: unknown): Promise<void> {
+    return this.#host.checkpoint(this.#job, value);
+  }
+
+  get lastCheckpoint(): unknown {
+    return this.#job.resume?.value;
+  }
 }
 
 /** What a context reads from its job: kept narrow so this file depends on nothing in loop/. */
 export interface ContextJob {
   readonly delivery: { readonly id: string; readonly payload: unknown; readonly attempt: number };
   readonly signal: AbortSignal;
+  readonly resume: { readonly value: unknown } | undefined;
   drainingSignal(worker: AbortSignal): AbortSignal;
   onStop(listener: (reason: Error) => void): () => void;
 }
@@ -65,4 +74,5 @@ export interface ContextHost<J> {
   extend(job: J, ms: number): Promise<void>;
   /** `ctx.resources` for one job, made when its handler first reads it. */
   resources(ctx: JobContext & ResourceJob): Readonly<Record<string, unknown>>;
+  checkpoint(job: J, value: unknown): Promise<void>;
 }

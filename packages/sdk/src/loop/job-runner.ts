@@ -4,7 +4,9 @@ import type { Handler, JobContext } from "../handler.js";
 import type { LeaseKeeper } from "../lease/lease-keeper.js";
 import type { Logger } from "../logger.js";
 import type { ResourceJob } from "../resources/resources.js";
+import type { CheckpointStore } from "../source/checkpoint.js";
 import type { Delivery } from "../source/source.js";
+import { Checkpointer } from "./checkpoints.js";
 import type { Counters } from "../lifecycle/counters.js";
 import type { InFlight } from "./in-flight.js";
 import { Job, type Settlement } from "./job.js";
@@ -14,6 +16,11 @@ export interface JobRunnerContext {
   readonly handler: Handler<never>;
   readonly logger: Logger;
   readonly leaseMs: number;
+  /** The source's name: the checkpoint store's keys start with it. */
+  readonly queue: string;
+  readonly checkpointStore: CheckpointStore | undefined;
+  /** Whether a job that has just stored a checkpoint is released now (asked only while draining). */
+  releaseAfterCheckpoint(): boolean;
   /** ctx.draining for every job. */
   readonly draining: AbortSignal;
   readonly inFlight: InFlight;
@@ -35,14 +42,17 @@ export interface JobRunnerContext {
 export class JobRunner {
   readonly #ctx: JobRunnerContext;
   readonly #host: ContextHost<Job>;
+  readonly #checkpoints: Checkpointer;
 
   constructor(ctx: JobRunnerContext) {
     this.#ctx = ctx;
+    this.#checkpoints = new Checkpointer({ queue: ctx.queue, store: ctx.checkpointStore, counters: ctx.counters, logger: () => ctx.logger });
     this.#host = {
       draining: ctx.draining,
       logger: () => ctx.logger,
       extend: (job, ms) => ctx.leases().extend(job, ms),
       resources: (jobCtx) => ctx.resources?.(jobCtx) ?? {},
+      checkpoint: (job, value) => this.#checkpoint(job, value),
     };
   }
 
@@ -65,10 +75,11 @@ export class JobRunner {
   }
 
   /** The deadline path: abort the handler's signal, then release. Idempotent per job. */
-  async forceRelease(job: Job): Promise<void> {
+  async forceRelease(job: Job, reason: "deadline" | "checkpoint" = "deadline"): Promise<void> {
     if (!job.claim("released")) return;
-    job.stop(new DrainDeadlineError(`drain deadline reached: delivery ${job.delivery.id} released`));
-    await this.#settle(job, "released", () => job.delivery.release(), "deadline");
+    const why = reason === "deadline" ? "drain deadline reached" : "draining, and the job has just stored a checkpoint";
+    job.stop(new DrainDeadlineError(`${why}: delivery ${job.delivery.id} released`));
+    await this.#settle(job, "released", () => job.delivery.release(), reason);
     // The handler may still be running; the delivery is no longer ours either way.
     this.#remove(job);
   }
@@ -97,6 +108,7 @@ export class JobRunner {
     let error: Error | undefined = delivery.decodeError;
     if (error === undefined) {
       try {
+        if (ctx.checkpointStore || delivery.lastCheckpoint !== undefined) await this.#checkpoints.prepare(job);
         value = await ctx.handler(delivery.payload as never, new HandlerContext(job, this.#host));
       } catch (thrown) {
         error = coerceError(thrown);
@@ -130,6 +142,7 @@ export class JobRunner {
       emit("worker:error", { error, during: `settle:${how}` });
       return;
     }
+    if ((how === "completed" || how === "failed") && (job.resume || job.written)) await this.#checkpoints.forget(job);
     switch (how) {
       case "completed":
         counters.completed++;
@@ -154,4 +167,12 @@ export class JobRunner {
     job.detach();
     if (this.#ctx.inFlight.delete(job)) this.#ctx.finished();
   }
+
+  async #checkpoint(job: Job, value: unknown): Promise<void> {
+    await this.#checkpoints.write(job, value);
+    // Nothing is left to lose once the checkpoint is stored: hand the job over now rather than
+    // hold the drain (and risk a step cut at the deadline).
+    if (this.#ctx.draining.aborted && this.#ctx.releaseAfterCheckpoint()) await this.forceRelease(job, "checkpoint");
+  }
+
 }

@@ -1,4 +1,5 @@
 import type { Delivery } from "../source/source.js";
+import type { CheckpointRecord } from "./checkpoints.js";
 
 const noop = (): void => undefined;
 
@@ -13,6 +14,10 @@ export type Settlement = "completed" | "failed" | "released" | "lost";
 export class Job {
   readonly delivery: Delivery;
   startedAt = 0;
+  /** The checkpoint this run resumed from. */
+  resume: CheckpointRecord | undefined = undefined;
+  /** The last checkpoint this run stored. */
+  written: CheckpointRecord | undefined = undefined;
   /** Epoch ms of the last successful lease renewal (or receipt). */
   leaseRenewedAt: number;
   /** Lease length asked for at the last renewal. */

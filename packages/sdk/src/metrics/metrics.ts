@@ -175,12 +175,18 @@ function buildRegistry(prom: typeof PromClient, options: MetricsOptions, recorde
   // label lookups on the hot path).
   const leaseExtensions = new Counter({ ...metricDefs.leaseExtensions, labelNames: [], registers });
   const leaseLost = new Counter({ ...metricDefs.leaseLost, labelNames: [], registers });
+  const checkpoints = new Counter({ ...metricDefs.checkpoints, labelNames: [], registers });
+  const resumedJobs = new Counter({ ...metricDefs.resumedJobs, labelNames: [], registers });
+  const resumeSaved = new Counter({ ...metricDefs.resumeSaved, labelNames: [], registers });
   // Without a pod reporter (no podWrites in the snapshot) this one is declared but has no series.
   const podWrites = new Counter({ ...metricDefs.podWrites, labelNames: [...metricDefs.podWrites.labelNames], registers });
   const followers = [
     ...jobOutcomes.map((outcome) => follow(jobsTotal.labels(queue, outcome), (status) => status[outcome])),
     follow(leaseExtensions, (status) => status.leaseExtensions),
     follow(leaseLost, (status) => status.leaseLost),
+    follow(checkpoints, (status) => status.checkpoints),
+    follow(resumedJobs, (status) => status.resumed),
+    follow(resumeSaved, (status) => status.resumeSavedSeconds),
     ...podWriteOutcomes.map((outcome) => follow(podWrites.labels(outcome), (status) => status.podWrites?.[outcome])),
   ];
   const syncCounters = (): void => {

@@ -72,6 +72,12 @@ export const metricDefs = {
     "recommended_grace_seconds",
     "Suggested terminationGracePeriodSeconds: p99 of recent job durations plus the safety margin, whole seconds.",
   ),
+  checkpoints: def("checkpoints_total", "Checkpoints stored by handlers (ctx.checkpoint) with the job or in the checkpoint store."),
+  resumedJobs: def("resumed_jobs_total", "Jobs that started from a checkpoint an earlier attempt stored."),
+  resumeSaved: def(
+    "resume_saved_seconds_total",
+    "Seconds of earlier attempts' work that resumed jobs did not redo (run time up to the checkpoint they resumed from).",
+  ),
   podWrites: def("pod_writes_total", "Pod annotation patches by the Kubernetes reporter, by outcome.", ["outcome"]),
   poolConnections: def(
     "pool_connections",

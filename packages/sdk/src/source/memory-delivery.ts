@@ -10,6 +10,8 @@ export class Item implements HeapEntry {
   next: Item | undefined = undefined;
   state: ItemState = "waiting";
   attempt = 1;
+  /** The last checkpoint stored for this message; dropped on ack and fail. */
+  checkpoint: string | undefined = undefined;
   /** Bumped on every lease; a delivery keeps the token it was leased with, so a stale one is detected. */
   token = 0;
   /** Lease expiry (leased) or ready time (delayed), on the performance.now() clock. */
@@ -36,6 +38,7 @@ export class MemoryDelivery implements Delivery {
   readonly id: string;
   readonly payload: unknown;
   readonly attempt: number;
+  readonly lastCheckpoint: string | undefined;
   readonly #ledger: LeaseLedger;
   readonly #item: Item;
   readonly #token: number;
@@ -45,6 +48,7 @@ export class MemoryDelivery implements Delivery {
     this.id = item.id;
     this.payload = item.payload;
     this.attempt = item.attempt;
+    this.lastCheckpoint = item.checkpoint;
     this.#ledger = ledger;
     this.#item = item;
     this.#token = item.token;
@@ -56,6 +60,11 @@ export class MemoryDelivery implements Delivery {
     }
     this.#assertHeld("extend");
     this.#ledger.renew(this.#item, ms);
+  }
+
+  async checkpoint(data: string): Promise<void> {
+    this.#assertHeld("checkpoint");
+    this.#item.checkpoint = data;
   }
 
   async ack(result?: unknown): Promise<void> {

@@ -191,6 +191,7 @@ class MemoryQueue implements MemorySource, LeaseLedger {
 
   settleAck(item: Item, result: unknown): void {
     this.#unlease(item);
+    item.checkpoint = undefined;
     item.state = "done";
     this.#completedCount++;
     if (this.#keepCompleted === 0) return;
@@ -207,6 +208,8 @@ class MemoryQueue implements MemorySource, LeaseLedger {
 
   settleFail(item: Item, error: Error): void {
     this.#unlease(item);
+    // A retry starts from zero: the state a failed attempt checkpointed may be what made it fail.
+    item.checkpoint = undefined;
     if (item.attempt >= this.#maxAttempts) {
       item.state = "done";
       this.#deadLetters.push({ id: item.id, payload: item.payload, attempts: item.attempt, error: error.message });

@@ -1,3 +1,5 @@
+import type { CheckpointCapable } from "./checkpoint.js";
+
 /**
  * The source contract: what a queue backend must provide for the runtime to keep its promises
  * (each delivery settled exactly once, nothing received after a drain began, a lost lease never
@@ -68,7 +70,7 @@ export interface ReleaseOptions {
   readonly delayMs?: number;
 }
 
-export interface Delivery {
+export interface Delivery extends CheckpointCapable {
   /** Backend message id, stable across redeliveries where the backend has one. */
   readonly id: string;
   /** Decoded message body handed to the handler. */

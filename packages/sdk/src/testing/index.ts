@@ -5,3 +5,6 @@ export { describeSourceConformance } from "./source-conformance.js";
 export type { ConformanceCapabilities, ConformanceHarness, ConformanceOptions, PublishOptions } from "./source-conformance.js";
 export { pollUntil } from "./poll-until.js";
 export type { PollUntilOptions, Truthy } from "./poll-until.js";
+export { describeCheckpointConformance, describeCheckpointStoreConformance } from "./checkpoint-conformance.js";
+export type { CheckpointHarness } from "./checkpoint-conformance.js";
+export { withoutCheckpoints } from "./without-checkpoints.js";

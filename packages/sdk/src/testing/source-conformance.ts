@@ -43,22 +43,22 @@ export interface ConformanceOptions {
 }
 
 /** A published message reaches a receive within this. */
-const DELIVER_MS = 5_000;
+export const DELIVER_MS = 5_000;
 /** "At once": a released message comes back, a pause wakes a pending receive. */
-const PROMPT_MS = 2_000;
+export const PROMPT_MS = 2_000;
 /** receive() returns promptly once its signal aborts (a drain must not wait on a long poll). */
 const ABORT_MS = 1_000;
 /** Window in which nothing may arrive, for the checks that something is gone. */
 const QUIET_MS = 500;
 /** What a backend adds on top of a lease before it redelivers (a stalled-job check, a redrive). */
-const SLACK_MS = 3_000;
+export const SLACK_MS = 3_000;
 /** Timers may fire a little early against performance.now(). */
 const SLOP_MS = 25;
 
-/** One test's view of a harness: remembers what it holds, so a failing test still hands everything back. */
-class Session {
+/** One test's view of a harness: remembers what it holds, so a failing test still hands everything back. Shared with the checkpoint case. */
+export class Session<H extends ConformanceHarness = ConformanceHarness> {
   readonly open = new Set<Delivery>();
-  constructor(readonly harness: ConformanceHarness) {}
+  constructor(readonly harness: H) {}
 
   get source(): Source {
     return this.harness.source;
@@ -140,6 +140,32 @@ class Session {
   }
 }
 
+/**
+ * Inside a describe(): a fresh harness per test, its source started before and everything it
+ * still holds handed back after, also when the test failed. Returns the current test's session.
+ */
+export function sessionPerTest<H extends ConformanceHarness>(suite: string, factory: () => Promise<H>, timeout: number): () => Session<H> {
+  let current: Session<H> | undefined;
+  beforeEach(async () => {
+    current = new Session(await factory());
+    await current.source.start();
+  }, timeout);
+  afterEach(async () => {
+    const s = current;
+    current = undefined;
+    if (!s) return;
+    try {
+      await s.close();
+    } finally {
+      await s.harness.cleanup();
+    }
+  }, timeout);
+  return () => {
+    if (!current) throw new Error(`${suite}: no harness (did the factory fail?)`);
+    return current;
+  };
+}
+
 /** The contract tests every source must pass, each on a fresh harness: call it from a test file. */
 export function describeSourceConformance(
   name: string,
@@ -149,27 +175,7 @@ export function describeSourceConformance(
   const timeout = options.timeoutMs ?? 30_000;
 
   describe(`source conformance: ${name}`, () => {
-    let current: Session | undefined;
-    const session = (): Session => {
-      if (!current) throw new Error("describeSourceConformance: no harness (did the factory fail?)");
-      return current;
-    };
-
-    beforeEach(async () => {
-      current = new Session(await factory());
-      await current.source.start();
-    }, timeout);
-
-    afterEach(async () => {
-      const s = current;
-      current = undefined;
-      if (!s) return;
-      try {
-        await s.close();
-      } finally {
-        await s.harness.cleanup();
-      }
-    }, timeout);
+    const session = sessionPerTest("describeSourceConformance", factory, timeout);
 
     it("has a name and a positive leaseMs", { timeout }, () => {
       const { source } = session();

@@ -150,6 +150,15 @@ describe("counters from the status snapshot, durations from events", () => {
     expect(find(await scrape(), "quiesce_drain_duration_seconds")).toEqual([]);
   });
 
+  it("counts checkpoints, resumed jobs and the seconds resumes saved from status", async () => {
+    const { scrape, setStatus } = setup();
+    setStatus({ checkpoints: 12, resumed: 2, resumeSavedSeconds: 90.5 });
+    const all = await scrape();
+    expect(value(all, "quiesce_checkpoints_total")).toBe(12);
+    expect(value(all, "quiesce_resumed_jobs_total")).toBe(2);
+    expect(value(all, "quiesce_resume_saved_seconds_total")).toBe(90.5);
+  });
+
   it("counters only move forward between scrapes", async () => {
     const { scrape, setStatus } = setup();
     setStatus({ completed: 3 });
