@@ -11,7 +11,7 @@ import { metricDefs } from "../../packages/sdk/src/metrics/names.js";
 const json = JSON.parse(readFileSync(new URL("../../packages/examples/grafana/dashboard.json", import.meta.url), "utf8")) as unknown;
 
 /** What a scrape of a worker can show: our names, and the histogram's three series. */
-const histograms = new Set<string>([metricDefs.jobDuration.name]);
+const histograms = new Set<string>([metricDefs.jobDuration.name, metricDefs.poolWait.name]);
 const exported = new Set(
   Object.values(metricDefs).flatMap((m) => (histograms.has(m.name) ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])),
 );

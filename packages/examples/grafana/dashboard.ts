@@ -87,5 +87,11 @@ export const dashboard = {
       [`sum(increase(quiesce_resumed_jobs_total{${SEL}}[$__rate_interval]))`, "jobs resumed"],
       [`sum(increase(quiesce_resume_saved_seconds_total{${SEL}}[$__rate_interval]))`, "seconds of work not redone"],
     ], { description: "Long jobs that checkpoint: an interrupted one resumes from its last checkpoint instead of from zero." }),
+    panel("Database pool connections", "timeseries", [0, 48, 12, 8], [
+      [`sum by (pool, state) (quiesce_pool_connections{${SEL}})`, "{{pool}} {{state}}"],
+    ], { description: "Open connections (idle, busy) and callers waiting for one, over the fleet: an idle fleet should hold none." }),
+    panel("Database pool wait p99", "timeseries", [12, 48, 12, 8], [
+      [`histogram_quantile(0.99, sum by (pool, le) (rate(quiesce_pool_wait_seconds_bucket{${SEL}}[$__rate_interval])))`, "{{pool}}"],
+    ], { description: "Time a job waited for a connection: a pool smaller than the concurrency (or a fleet budget too tight) shows here." }),
   ],
 } satisfies Dashboard;
