@@ -17,7 +17,7 @@
 import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { startRedisServer } from "./lib/redis-server.mjs";
+import { startRedis } from "./lib/redis.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -99,7 +99,7 @@ function backends(redisPort, pool) {
 
 async function main() {
   const started = performance.now();
-  const server = await startRedisServer(Redis);
+  const server = await startRedis(Redis);
   let pool;
   if (process.env.BENCH_PG_URL) {
     // pg is a dev dependency of the tests, not of the adapters (the store only needs query()).
