@@ -33,6 +33,7 @@ import { performance } from "node:perf_hooks";
 import { hogsRequested, startHogs } from "./lib/hog.mjs";
 import { startRedis } from "./lib/redis.mjs";
 import { fmt, median } from "./lib/stats.mjs";
+import { counter, driveSource, log } from "./lib/throughput.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same bullmq and ioredis copies the adapter resolves.
@@ -54,7 +55,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 5_000;
 const noop = async () => {};
-const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---- one run per mode ---------------------------------------------------------------------------
 
@@ -75,27 +75,6 @@ async function filledQueue(connection, n) {
       await queue.obliterate({ force: true });
       await queue.close();
       await admin.quit();
-    },
-  };
-}
-
-/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
-function counter(n) {
-  let done = 0;
-  let t0 = 0;
-  let cpu0 = null;
-  let finish;
-  const finished = new Promise((resolve) => (finish = resolve));
-  return {
-    finished,
-    begin() {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-    },
-    tick() {
-      if (++done !== n) return;
-      const cpu = process.cpuUsage(cpu0);
-      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
     },
   };
 }
@@ -147,28 +126,9 @@ async function runSourceOnly(connection, concurrency, n) {
   const queue = await filledQueue(connection, n);
   const { finished, begin, tick } = counter(n);
   const source = adapter.createBullmqSource({ queue: queue.name, connection });
-  const signal = new AbortController().signal;
-  let inFlight = 0;
-  let slotFreed = null;
-  const runOne = async (delivery) => {
-    const result = await noop(delivery.payload);
-    await delivery.ack(result);
-    inFlight--;
-    tick();
-    slotFreed?.();
-  };
   begin();
   await source.start();
-  let received = 0;
-  while (received < n) {
-    while (inFlight >= concurrency) await new Promise((resolve) => (slotFreed = resolve));
-    const batch = await source.receive(concurrency - inFlight, signal);
-    for (const delivery of batch) {
-      inFlight++;
-      received++;
-      void runOne(delivery);
-    }
-  }
+  await driveSource(source, concurrency, n, noop, tick);
   const run = await finished;
   await source.stop();
   await check("source only", queue, n);
