@@ -15,9 +15,10 @@ import { withGlobal } from "@sinonjs/fake-timers";
 import { runWorlds } from "../packages/examples/dist/demo/sim/run.js";
 import { defaultScenario } from "../packages/examples/dist/demo/sim/scenario.js";
 import { seeded } from "../packages/examples/dist/demo/sim/random.js";
+import { EventEmitter } from "node:events";
+import { noopLogger } from "../packages/sdk/dist/index.js";
+// The pod integration is internal: its bundle entry exists for this bench (see the SDK's rolldown.config.mjs).
 import { createPodIntegration } from "../packages/sdk/dist/kubernetes/index.js";
-import { TypedEmitter } from "../packages/sdk/dist/internal/typed-emitter.js";
-import { noopLogger } from "../packages/sdk/dist/logger.js";
 
 /** The settings tried: busyAfterMs and the reporter's levers; `defaults` passes nothing (the SDK's defaults). */
 const lever = (label, busyAfterMs, quietMs, { withdraw = false, idleSkips = false, idleCost = 0 } = {}) => ({
@@ -112,14 +113,14 @@ async function steadyWritesPerHour(setting) {
           }, 20);
         }),
     };
-    const events = new TypedEmitter(() => noopLogger);
+    const events = new EventEmitter();
     let state = "idle";
     const status = () => ({ state, inFlight: state === "busy" ? 1 : 0 });
     const config = {
       podName: "steady", namespace: "bench", annotations: true, safeToEvict: true, doNotDisrupt: true, kubeconfig: null,
       busyAfterMs: setting.busyAfterMs ?? 2000, podApi, ...(setting.tuning === undefined ? {} : { tuning: setting.tuning }),
     };
-    const integration = createPodIntegration(config, { status, on: events.on.bind(events), logger: noopLogger, recentJobP99Ms: () => undefined, safetyMarginMs: 1000 }, { env: {} });
+    const integration = createPodIntegration(config, { status, on: (event, listener) => (events.on(event, listener), () => events.off(event, listener)), logger: noopLogger, recentJobP99Ms: () => undefined, safetyMarginMs: 1000 }, { env: {} });
     await integration.start();
     const flush = async () => {
       for (let i = 0; i < 4; i++) await null;
