@@ -24,14 +24,15 @@ const of = (worker: WorkerProcess, kind: string) => ofKind(events(worker), kind)
 const lastCheckpointed = (worker: WorkerProcess): number => Math.max(0, ...of(worker, "checkpointed").map((e) => Number(e.step)));
 const stepsRun = (...workers: WorkerProcess[]): number[] => workers.flatMap((w) => of(w, "step-started").map((e) => Number(e.step)));
 
-async function finishOn(s: AmqpScenario, worker: WorkerProcess): Promise<void> {
+/** Wait for the job to finish and the queue to empty, then stop the worker: exit 0, or 143 when it lost a lease on the way. */
+async function finishOn(s: AmqpScenario, worker: WorkerProcess, code: 0 | 143 = 0): Promise<void> {
   await worker.waitForLine(/"event":"job-finished"/, { timeoutMs: 30_000 });
   await pollUntil(async () => {
     const counts = await s.counts();
     return counts.ready === 0 && counts.dead === 0;
   }, { message: "queue empty after the job completed" });
   worker.signal("SIGTERM");
-  expect((await worker.waitForExit(10_000)).code).toBe(0);
+  expect((await worker.waitForExit(10_000)).code).toBe(code);
 }
 
 describe("amqp: checkpoint and resume across processes", () => {
@@ -99,5 +100,29 @@ describe("amqp: checkpoint and resume across processes", () => {
     expect(new Set(steps).size).toBe(12);
     expect(steps.length).toBeLessThanOrEqual(13);
     expect(await redis.exists(`${prefix}${s.name}:${id}`)).toBe(0);
+  });
+
+  it("a job held nearly as long as consumer_timeout is given up with its checkpoint: the copy resumes after it, on the same worker", async () => {
+    const s = (scenario = await AmqpScenario.create(servers().rabbitmq.url, uniqueName("ckpt-timeout")));
+    // The source gives a message up 10% before consumerTimeoutMs (the broker's own is 30 min
+    // here, so no channel closes): ~2.7 s of a 4.8 s job, then the rest.
+    const worker = s.spawn({ consumerTimeoutMs: 3_000, checkMs: 200 });
+    await worker.waitForLine(/"event":"ready"/);
+    const [id] = await s.publish([{ steps: 12, stepMs: 400 }]);
+    // A lost lease is work this worker started and handed back: 143.
+    await finishOn(s, worker, 143);
+    const starts = of(worker, "job-started");
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts[0]).toMatchObject({ id, from: 0, attempt: 1 });
+    // Each later run starts where the run before it last checkpointed, at the same attempt.
+    for (const start of starts.slice(1)) {
+      expect(start).toMatchObject({ id, attempt: 1 });
+      expect(Number(start.from)).toBeGreaterThan(0);
+    }
+    expect(of(worker, "lease-lost").length).toBe(starts.length - 1);
+    const steps = stepsRun(worker);
+    expect(new Set(steps).size).toBe(12);
+    // At most the step in progress at each hand-back runs twice.
+    expect(steps.length).toBeLessThanOrEqual(12 + starts.length - 1);
   });
 });

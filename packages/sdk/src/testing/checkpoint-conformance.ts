@@ -45,6 +45,23 @@ export function describeCheckpointConformance(name: string, factory: () => Promi
       await s.ack(second);
     });
 
+    it("a checkpoint as large as the delivery's checkpointMaxBytes comes back intact after a release", { timeout }, async () => {
+      const s = session();
+      await s.harness.publish({ job: "large" });
+      const first = capable(await s.one(DELIVER_MS));
+      const bytes = first.checkpointMaxBytes ?? 1024 * 1024;
+      // Multi-byte characters too: the bound counts UTF-8 bytes, not string length.
+      const head = '{"s":"ü€","blob":"';
+      const data = `${head}${"x".repeat(bytes - Buffer.byteLength(head) - 2)}"}`;
+      expect(Buffer.byteLength(data)).toBe(bytes);
+      await first.checkpoint(data);
+      await s.release(first);
+      const second = await s.one(PROMPT_MS);
+      expect(second.id).toBe(first.id);
+      expect(second.lastCheckpoint === data, `a ${bytes}-byte checkpoint came back ${second.lastCheckpoint === undefined ? "missing" : "changed"}`).toBe(true);
+      await s.ack(second);
+    });
+
     it("a lease that ran out keeps the checkpoint for the next holder (or, carried on release only, what the message carried)", { timeout }, async () => {
       const s = session();
       if (!s.caps.leaseExpiry) return;
