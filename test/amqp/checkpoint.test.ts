@@ -3,6 +3,8 @@
 // SIGTERM with a deadline shorter than the job is re-published carrying its checkpoint, and a
 // second worker resumes after it at the same attempt; with a Redis store a SIGKILL mid-job resumes
 // after the last checkpoint too, and the completed job leaves nothing in the store.
+import { createAmqpSource } from "@quiesce/adapters/amqp";
+import type { Delivery } from "@quiesce/sdk";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { pollUntil } from "../harness/poll-until.js";
@@ -124,5 +126,38 @@ describe("amqp: checkpoint and resume across processes", () => {
     expect(new Set(steps).size).toBe(12);
     // At most the step in progress at each hand-back runs twice.
     expect(steps.length).toBeLessThanOrEqual(12 + starts.length - 1);
+  });
+
+  it("a copy whose headers would not fit in one frame is never sent: the release requeues the original, and the connection stays up", async () => {
+    const s = (scenario = await AmqpScenario.create(servers().rabbitmq.url, uniqueName("ckpt-frame")));
+    // frame_max 8 KiB: the bound is 4 KiB, and the producer's own 5 KB header leaves less than that.
+    const source = createAmqpSource({ queue: s.name, url: `${servers().rabbitmq.url}?frameMax=8192`, prefetch: 1 });
+    await source.start({ concurrency: 1 });
+    const one = async (): Promise<Delivery> => {
+      const [delivery] = await source.receive(1, AbortSignal.timeout(5_000));
+      if (!delivery) throw new Error("no delivery within 5 s");
+      return delivery;
+    };
+    try {
+      const channel = await s.channel();
+      channel.sendToQueue(s.name, Buffer.from("{}"), { messageId: "m-frame", headers: { big: "b".repeat(5_000) } });
+      await channel.waitForConfirms();
+      const first = await one();
+      expect(first.checkpointMaxBytes).toBe(4_096);
+      await first.checkpoint!("c".repeat(4_000));
+      await first.release();
+      const second = await one();
+      expect(second.lastCheckpoint).toBeUndefined();
+      expect(source.status?.().connected).toBe(true);
+      // A checkpoint that fits still travels, on the same connection.
+      await second.checkpoint!('{"step":1}');
+      await second.release();
+      const third = await one();
+      expect([third.id, third.lastCheckpoint]).toEqual(["m-frame", '{"step":1}']);
+      expect(source.status?.().connected).toBe(true);
+      await third.ack();
+    } finally {
+      await source.stop();
+    }
   });
 });

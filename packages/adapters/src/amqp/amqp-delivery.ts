@@ -2,7 +2,7 @@ import type { ConsumeMessage, Options } from "amqplib";
 import { IllegalStateError, LeaseLostError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
 import type { Link } from "./connection.js";
-import { releaseProperties, retryProperties, type MessageFacts } from "./message.js";
+import { releaseProperties, retryProperties, tableBytes, type MessageFacts } from "./message.js";
 
 /** What a delivery needs from its source. */
 export interface DeliveryHost {
@@ -20,6 +20,9 @@ export interface DeliveryHost {
 }
 
 type SettledBy = "ack" | "release" | "fail" | "expired";
+
+/** Room for a copy's properties besides the headers (short strings: ids, types) and the frame's own header. */
+const otherPropertiesBytes = 2_048;
 
 /**
  * One consumed message. AMQP has no per-message lease: the delivery is ours while the channel it
@@ -160,8 +163,15 @@ export class AmqpDelivery implements Delivery {
       this.#nack(true);
       return;
     }
+    const properties = releaseProperties(this.message, this.id, data);
+    // The producer's headers plus the checkpoint must fit in one frame with the other properties
+    // (each a short string); a frame over frame_max would close the connection under every job.
+    if (tableBytes(properties.headers as Record<string, unknown>) + otherPropertiesBytes > this.link.frameMax) {
+      this.#nack(true);
+      return;
+    }
     try {
-      await this.#host.republish(this, releaseProperties(this.message, this.id, data), "release");
+      await this.#host.republish(this, properties, "release");
     } catch {
       if (this.link.alive) this.#nack(true);
       return;

@@ -104,6 +104,30 @@ function copyProperties(message: ConsumeMessage, id: string): Options.Publish {
   return options;
 }
 
+/**
+ * At least the bytes amqplib encodes a header table into (field tag, 8 bytes for any number), so
+ * a copy that might not fit in one frame is never sent: the broker would close the connection.
+ */
+export function tableBytes(table: Readonly<Record<string, unknown>>): number {
+  let bytes = 4;
+  for (const [key, value] of Object.entries(table)) if (value !== undefined) bytes += 1 + Buffer.byteLength(key) + fieldBytes(value);
+  return bytes;
+}
+
+function fieldBytes(value: unknown): number {
+  if (typeof value === "string") return 5 + Buffer.byteLength(value);
+  if (typeof value === "boolean") return 2;
+  if (value === null || value === undefined) return 1;
+  if (Buffer.isBuffer(value)) return 5 + value.length;
+  if (Array.isArray(value)) return 5 + value.reduce((sum: number, item: unknown) => sum + fieldBytes(item), 0);
+  if (typeof value === "object" && !(value instanceof Date)) {
+    // amqplib's typed value ({ "!": type, value }): no more than its value as we would guess it.
+    if (Object.hasOwn(value, "!")) return 1 + fieldBytes((value as { value?: unknown }).value);
+    return 1 + tableBytes(value as Record<string, unknown>);
+  }
+  return 9;
+}
+
 function positiveInteger(value: unknown): number | undefined {
   const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" ? Number(value) : NaN;
   return Number.isSafeInteger(n) && n >= 1 ? n : undefined;

@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from "amqplib";
 import { describe, expect, it } from "vitest";
-import { attemptHeader, checkpointBound, checkpointHeader, readMessage, releaseProperties, retryProperties } from "../../src/amqp/message.js";
+import { attemptHeader, checkpointBound, checkpointHeader, readMessage, releaseProperties, retryProperties, tableBytes } from "../../src/amqp/message.js";
 import { decodeJson } from "../../src/amqp/options.js";
 
 function message(content: string, properties: Record<string, unknown> = {}): ConsumeMessage {
@@ -52,5 +52,12 @@ describe("reading a message", () => {
   it("bounds a checkpoint by half the negotiated frame, at most 32 KiB", () => {
     expect(checkpointBound(131_072)).toBe(32 * 1024);
     expect(checkpointBound(4_096)).toBe(2_048);
+  });
+
+  it("estimates a header table's encoded size from above: tag and length per field, 8 bytes for any number", () => {
+    expect(tableBytes({})).toBe(4);
+    // 4 + "a": 1+1+(1+4+2) + "n": 1+1+(1+8) + "t": 1+1+(1+1) + nested "o": 1+1+(1+4+ "z": 1+1+1)
+    expect(tableBytes({ a: "xy", n: 5, t: true, o: { z: null }, skipped: undefined })).toBe(4 + 9 + 11 + 4 + 10);
+    expect(tableBytes({ u: "ü€" })).toBe(4 + 1 + 1 + 5 + 5);
   });
 });
