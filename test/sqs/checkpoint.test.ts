@@ -2,7 +2,8 @@
 // Checkpoint and resume with real worker processes on the SQS emulator: a long job interrupted by
 // a SIGTERM with a deadline shorter than the job is re-sent carrying its checkpoint (and its first
 // id and attempt), and a second worker resumes after it; with a PostgreSQL store a SIGKILL mid-job
-// resumes after the last checkpoint once the visibility runs out, and the store is emptied.
+// resumes after the last checkpoint once the visibility runs out, and the store is emptied; on a
+// FIFO queue (no re-send) the store alone carries it across a drain.
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { pollUntil } from "../harness/poll-until.js";
@@ -91,6 +92,32 @@ describe("sqs: checkpoint and resume across processes", () => {
     expect(new Set(steps).size).toBe(12);
     expect(steps.length).toBeLessThanOrEqual(13);
     expect(await stored()).toBe(0);
+    await pool.query(`DROP TABLE ${table}`);
+  });
+
+  it("FIFO with a PostgreSQL store: no re-send (the group keeps its order), the store alone carries the checkpoint across a SIGTERM at the deadline", async () => {
+    const s = (scenario = await SqsScenario.create(servers().fauxqs, { prefix: "ckpt-fifo", fifo: true }));
+    const table = uniqueName("ckpt").replace(/-/g, "_");
+    pool = new pg.Pool({ connectionString: servers().postgres.url, max: 1 });
+    const store = { FIXTURE_CHECKPOINT_STORE: servers().postgres.url, FIXTURE_CHECKPOINT_KEYSPACE: table };
+    const first = s.spawn({ waitSeconds: 1, extra: { ...store, QUIESCE_GRACE_SECONDS: "2", QUIESCE_SAFETY_MARGIN_MS: "1000" } });
+    await first.waitForLine(/"event":"ready"/);
+    const id = await s.queue.send({ steps: 12, stepMs: 300 }, { group: "g" });
+    const behind = await s.queue.send({ n: 2, ms: 0 }, { group: "g" });
+    await first.waitForLine(/"event":"checkpointed".*"step":3/);
+    first.signal("SIGTERM");
+    expect((await first.waitForExit(10_000)).code).toBe(143);
+    const last = lastCheckpointed(first);
+    expect(last).toBeLessThan(12);
+
+    const second = s.spawn({ waitSeconds: 1, extra: store });
+    await pollUntil(() => events(second, "job-completed").length === 2, { timeoutMs: 30_000, message: "both messages of the group completed" });
+    // Same message (no copy): the visibility release counted a receive. Its group order held.
+    expect(events(second, "job-started")).toMatchObject([{ id, from: last, attempt: 2 }, { id: behind }]);
+    expect(new Set(stepsRun(first, second)).size).toBe(12);
+    expect((await pool.query(`SELECT 1 FROM ${table}`)).rows.length).toBe(0);
+    second.signal("SIGTERM");
+    expect((await second.waitForExit(10_000)).code).toBe(0);
     await pool.query(`DROP TABLE ${table}`);
   });
 });
