@@ -2,7 +2,7 @@
 // The source contract, on the real broker: each test gets its own queue (and dead-letter queue)
 // on the shared node, once as a classic queue and once as a quorum queue.
 import { createAmqpSource } from "@quiesce/adapters/amqp";
-import { describeSourceConformance } from "@quiesce/sdk/testing";
+import { describeCheckpointConformance, describeSourceConformance, type CheckpointHarness } from "@quiesce/sdk/testing";
 import { connect } from "amqplib";
 import { randomUUID } from "node:crypto";
 import { servers } from "../harness/servers.js";
@@ -11,7 +11,7 @@ import { uniqueName } from "../harness/unique.js";
 const attempts = 3;
 
 for (const type of ["classic", "quorum"] as const) {
-  describeSourceConformance(`amqp (${type} queue)`, async () => {
+  const harness = async (): Promise<CheckpointHarness> => {
     const { url } = servers().rabbitmq;
     const name = uniqueName(`conformance-${type}`);
     const dead = `${name}.dead`;
@@ -41,6 +41,10 @@ for (const type of ["classic", "quorum"] as const) {
         await channel.deleteQueue(dead);
         await admin.close();
       },
+      // A release re-publishes the message with its checkpoint; there is no lease to lose.
+      carriedOnRelease: true,
     };
-  });
+  };
+  describeSourceConformance(`amqp (${type} queue)`, harness);
+  describeCheckpointConformance(`amqp (${type} queue)`, harness);
 }

@@ -3,7 +3,7 @@
 // in a group of its own there: the suite's cases hold several messages at once; one group's
 // ordering is tested in test/sqs/fifo.test.ts).
 import { createSqsSource } from "@quiesce/adapters/sqs";
-import { describeSourceConformance } from "@quiesce/sdk/testing";
+import { describeCheckpointConformance, describeSourceConformance, type CheckpointHarness } from "@quiesce/sdk/testing";
 import { sqsClientConfig } from "../harness/fauxqs.js";
 import { servers } from "../harness/servers.js";
 import { TestQueue } from "../sqs/queues.js";
@@ -11,7 +11,7 @@ import { TestQueue } from "../sqs/queues.js";
 const maxReceiveCount = 3;
 
 for (const fifo of [false, true]) {
-  describeSourceConformance(fifo ? "sqs (FIFO)" : "sqs", async () => {
+  const harness = async (): Promise<CheckpointHarness> => {
     const info = servers().fauxqs;
     const queue = await TestQueue.create(info, { fifo, maxReceiveCount, prefix: "conformance" });
     return {
@@ -29,6 +29,11 @@ for (const fifo of [false, true]) {
         deadLetters: () => queue.deadLetters(),
       },
       cleanup: () => queue.close(),
+      // A release re-sends the message with its checkpoint; a lapsed visibility brings back what it carried.
+      carriedOnRelease: true,
     };
-  });
+  };
+  describeSourceConformance(fifo ? "sqs (FIFO)" : "sqs", harness);
+  // FIFO queues never re-send (the copy would go behind its group): only a store keeps checkpoints there.
+  if (!fifo) describeCheckpointConformance("sqs", harness);
 }

@@ -1,8 +1,8 @@
-import type { ConsumeMessage } from "amqplib";
+import type { ConsumeMessage, Options } from "amqplib";
 import { IllegalStateError, LeaseLostError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
 import type { Link } from "./connection.js";
-import type { MessageFacts } from "./message.js";
+import { releaseProperties, retryProperties, tableBytes, type MessageFacts } from "./message.js";
 
 /** What a delivery needs from its source. */
 export interface DeliveryHost {
@@ -10,13 +10,19 @@ export interface DeliveryHost {
   readonly maxAttempts: number;
   /** The delivery left the source's hands (settled, or its lease given up). */
   settled(delivery: AmqpDelivery): void;
-  /** Put the retry copy on the queue with `attempt`, resolved once the broker confirmed it. */
-  republish(delivery: AmqpDelivery, attempt: number): Promise<void>;
+  /**
+   * Put a copy of the message on the queue with `properties`, resolved once the broker confirmed
+   * it. `purpose` "release" is on the clock (a drain deadline): it waits for no alarm to clear.
+   */
+  republish(delivery: AmqpDelivery, properties: Options.Publish, purpose: "retry" | "release"): Promise<void>;
   /** Nack with requeue after `ms` (the message stays unacked, and counts against the prefetch, until then). */
   releaseLater(delivery: AmqpDelivery, ms: number): void;
 }
 
 type SettledBy = "ack" | "release" | "fail" | "expired";
+
+/** Room for a copy's properties besides the headers (short strings: ids, types) and the frame's own header. */
+const otherPropertiesBytes = 2_048;
 
 /**
  * One consumed message. AMQP has no per-message lease: the delivery is ours while the channel it
@@ -35,12 +41,17 @@ export class AmqpDelivery implements Delivery {
   readonly deliveryCount: number | undefined;
   readonly message: ConsumeMessage;
   readonly link: Link;
+  /** The checkpoint the previous delivery's release carried (a header), if any. */
+  readonly lastCheckpoint: string | undefined;
+  readonly checkpointMaxBytes: number;
   /** Epoch ms after which the lease cannot be held: receipt + consumer_timeout - margin. */
   readonly leaseEnd: number;
   readonly #host: DeliveryHost;
   #settledBy: SettledBy | undefined;
+  /** The latest checkpoint of this run: carried by the copy a release re-publishes. */
+  #checkpoint: string | undefined;
 
-  constructor(message: ConsumeMessage, facts: MessageFacts, link: Link, leaseEnd: number, host: DeliveryHost) {
+  constructor(message: ConsumeMessage, facts: MessageFacts, link: Link, leaseEnd: number, host: DeliveryHost, checkpointMaxBytes: number) {
     this.id = facts.id;
     this.payload = facts.payload;
     this.attempt = facts.attempt;
@@ -51,6 +62,8 @@ export class AmqpDelivery implements Delivery {
     this.link = link;
     this.leaseEnd = leaseEnd;
     this.#host = host;
+    this.lastCheckpoint = facts.checkpoint;
+    this.checkpointMaxBytes = checkpointMaxBytes;
   }
 
   get settled(): boolean {
@@ -67,8 +80,20 @@ export class AmqpDelivery implements Delivery {
     // and take every other job on it along. Give this one back now instead.
     this.#settledBy = "expired";
     this.#host.settled(this);
-    this.#nack(true);
+    void this.#handBack();
     throw this.#expiredError();
+  }
+
+  /**
+   * Kept in memory only: the message cannot change in place, so the checkpoint travels with the
+   * copy a release re-publishes. A crash loses it (the original comes back as it was); a
+   * checkpoint store covers that.
+   */
+  async checkpoint(data: string): Promise<void> {
+    if (this.#settledBy === "expired") throw this.#expiredError();
+    if (this.#settledBy) throw new IllegalStateError(`RabbitMQ source: checkpoint() on delivery ${this.id}, which was already settled by ${this.#settledBy}()`);
+    if (!this.link.alive) throw this.#lostError();
+    this.#checkpoint = data;
   }
 
   async ack(): Promise<void> {
@@ -93,8 +118,9 @@ export class AmqpDelivery implements Delivery {
       return;
     }
     this.#host.settled(this);
+    // A delayed release (never the runtime's) holds the message unacked and carries no checkpoint.
     if (delayMs > 0) this.#host.releaseLater(this, Math.ceil(delayMs));
-    else this.#nack(true);
+    else await this.#handBack();
   }
 
   async fail(_error: Error): Promise<void> {
@@ -107,7 +133,7 @@ export class AmqpDelivery implements Delivery {
         return;
       }
       try {
-        await this.#host.republish(this, this.attempt + 1);
+        await this.#host.republish(this, retryProperties(this.message, this.id, this.attempt + 1), "retry");
       } catch (thrown) {
         // Not confirmed: the retry copy may not exist. The original goes back as it was (this
         // attempt is not counted) rather than be acked and perhaps lost.
@@ -121,6 +147,41 @@ export class AmqpDelivery implements Delivery {
       throw new LeaseLostError(`RabbitMQ fail of message ${this.id}: ${coerceError(thrown).message}`, { cause: thrown });
     } finally {
       this.#host.settled(this);
+    }
+  }
+
+  /**
+   * Give the message back, with this run's checkpoint when it stored one: the copy first, confirmed,
+   * then the ack of the original, so a crash in between leaves two copies, never none. An
+   * unconfirmed copy falls back to the plain requeue (the checkpoint is then only in a store, if
+   * any). Never rejects: the message is back on the queue either way.
+   */
+  async #handBack(): Promise<void> {
+    const data = this.#checkpoint;
+    // Without a new checkpoint the message goes back as it came, carrying the one it had.
+    if (data === undefined) {
+      this.#nack(true);
+      return;
+    }
+    const properties = releaseProperties(this.message, this.id, data);
+    // The producer's headers plus the checkpoint must fit in one frame with the other properties
+    // (each a short string); a frame over frame_max would close the connection under every job.
+    if (tableBytes(properties.headers as Record<string, unknown>) + otherPropertiesBytes > this.link.frameMax) {
+      this.#nack(true);
+      return;
+    }
+    try {
+      await this.#host.republish(this, properties, "release");
+    } catch {
+      if (this.link.alive) this.#nack(true);
+      return;
+    }
+    // A closed channel here: the broker redelivers the original as well (at least once).
+    if (!this.link.alive) return;
+    try {
+      this.link.channel.ack(this.message);
+    } catch {
+      // Same: the channel closed meanwhile.
     }
   }
 

@@ -1,13 +1,16 @@
-import type { ConsumeMessage } from "amqplib";
+import type { ConsumeMessage, Options } from "amqplib";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import type { Delivery, QueueDepth, Source, SourceStartContext, SourceStatus } from "@quiesce/sdk";
 import { AmqpDelivery, type DeliveryHost } from "./amqp-delivery.js";
 import { PrefetchBuffer } from "./buffer.js";
 import { Link, bounded, describeUrl, unlessAborted } from "./connection.js";
 import { loadAmqplib, type AmqplibModule } from "./load.js";
-import { readMessage, retryProperties } from "./message.js";
+import { checkpointBound, readMessage } from "./message.js";
 import type { ResolvedAmqpOptions } from "./options.js";
 import { Retained } from "./retained.js";
+
+/** Longest a release waits for the confirm of its checkpoint copy before it requeues the original. */
+const releaseConfirmBoundMs = 2_000;
 
 /** created → running ⇄ paused → stopped. Only receive() in running hands out messages. */
 type State = "created" | "running" | "paused" | "stopped";
@@ -53,7 +56,7 @@ export class AmqpSource implements Source {
       queue: options.queue,
       maxAttempts: options.maxAttempts,
       settled: (delivery) => this.#retained.settled(delivery),
-      republish: (delivery, attempt) => this.#republish(delivery, attempt),
+      republish: (delivery, properties, purpose) => this.#republish(delivery, properties, purpose),
       releaseLater: (delivery, ms) => this.#retained.releaseLater(delivery, Math.min(ms, Math.max(0, delivery.leaseEnd - Date.now()))),
     };
   }
@@ -213,7 +216,7 @@ export class AmqpSource implements Source {
       return;
     }
     const facts = readMessage(message, this.name, () => `${this.name}#${link.id}.${message.fields.deliveryTag}`, this.#options.decode);
-    const delivery = new AmqpDelivery(message, facts, link, Date.now() + this.#leaseSpanMs, this.#host);
+    const delivery = new AmqpDelivery(message, facts, link, Date.now() + this.#leaseSpanMs, this.#host, checkpointBound(link.frameMax));
     // Paused or stopping: whatever still arrives goes straight back.
     if (this.#state !== "running") delivery.releaseNow();
     else this.#buffer.push(delivery);
@@ -241,17 +244,23 @@ export class AmqpSource implements Source {
     this.#buffer.wake();
   }
 
-  async #republish(delivery: AmqpDelivery, attempt: number): Promise<void> {
-    // A publish on a blocked connection stops the broker reading from it, acks included: wait.
-    if (this.#blocked !== null) await new Promise<void>((resolve) => this.#unblocked.push(resolve));
-    const { link, message, id } = delivery;
+  async #republish(delivery: AmqpDelivery, properties: Options.Publish, purpose: "retry" | "release"): Promise<void> {
+    // A publish on a blocked connection stops the broker reading from it, acks included: a retry
+    // waits; a release is on the drain's clock, so it requeues the original instead.
+    if (this.#blocked !== null) {
+      if (purpose === "release") throw new Error(`the broker blocks publishing (${this.#blocked})`);
+      await new Promise<void>((resolve) => this.#unblocked.push(resolve));
+    }
+    const { link, message } = delivery;
     if (!link.alive) throw new Error(`the channel closed (${link.closeReason?.message ?? "closed"})`);
     const confirmed = new Promise<void>((resolve, reject) => {
       // The default exchange routes by queue name: the copy goes to this queue only, not to
       // whatever else the original exchange was bound to.
-      link.channel.publish("", this.name, message.content, retryProperties(message, id, attempt), (error: unknown) => (error ? reject(coerceError(error)) : resolve()));
+      link.channel.publish("", this.name, message.content, properties, (error: unknown) => (error ? reject(coerceError(error)) : resolve()));
     });
-    await bounded(confirmed, this.#options.connectTimeoutMs, () => `the broker did not confirm within ${this.#options.connectTimeoutMs} ms`);
+    // A release must leave time before the deadline's SIGKILL to requeue the original instead.
+    const boundMs = purpose === "release" ? Math.min(this.#options.connectTimeoutMs, releaseConfirmBoundMs) : this.#options.connectTimeoutMs;
+    await bounded(confirmed, boundMs, () => `the broker did not confirm within ${boundMs} ms`);
   }
 
   async #dropLink(link: Link): Promise<void> {

@@ -17,6 +17,9 @@ export interface LinkEvents {
 
 let links = 0;
 
+/** amqplib's and RabbitMQ's default frame_max. */
+const defaultFrameMax = 131_072;
+
 /**
  * One connection (owned, or the caller's) and the one confirm channel this source consumes,
  * acks and republishes on. Delivery tags belong to a channel: a delivery can only be settled on
@@ -34,6 +37,12 @@ export class Link {
     this.connection = connection;
     this.channel = channel;
     this.owned = owned;
+  }
+
+  /** The frame_max the connection negotiated, in bytes: one frame holds all of a message's properties. */
+  get frameMax(): number {
+    const negotiated = (this.connection as unknown as { connection?: { frameMax?: unknown } }).connection?.frameMax;
+    return typeof negotiated === "number" && negotiated > 0 && negotiated < 0xffffffff ? negotiated : defaultFrameMax;
   }
 
   get alive(): boolean {

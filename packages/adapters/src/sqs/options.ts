@@ -8,7 +8,7 @@ import { check, invalid, optional } from "@quiesce/sdk/source-kit";
  *   FIFO order kept; the next receive counts up `ApproximateReceiveCount`, which the redrive
  *   policy's `maxReceiveCount` also counts.
  * - `"resend"`: `SendMessage` of a copy (body and attributes), then `DeleteMessage` of the
- *   original: the interruption costs no receive, but the copy has a new message id, and a crash
+ *   original: the interruption costs no receive, but the copy has a new SQS MessageId (the delivery id stays the first one's: it rides in a `quiesce.id` attribute), and a crash
  *   between the two calls leaves both (at least once). Standard queues only.
  */
 export type SqsReleaseMode = "visibility" | "resend";

@@ -1,7 +1,8 @@
-import type { Message } from "@aws-sdk/client-sqs";
+import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { IllegalStateError, LeaseLostError, coerceError } from "@quiesce/sdk";
 import type { Delivery, ReleaseOptions } from "@quiesce/sdk";
 import type { EntryOutcome } from "./batcher.js";
+import { copyAttributes, readCarried } from "./carried.js";
 import { entryError, isLostLease, sqsError } from "./errors.js";
 import type { LeaseClock} from "./lease-clock.js";
 import { failureBackoffSeconds, toSeconds } from "./lease-clock.js";
@@ -12,13 +13,15 @@ export type SettledBy = "ack" | "release" | "fail";
 /** What a delivery needs from its source: the batched calls and the queue's settings. */
 export interface DeliveryHost {
   readonly releaseMode: SqsReleaseMode;
+  /** FIFO queues never re-send (a copy would go behind the rest of its group): no checkpoint travels. */
+  readonly fifo: boolean;
   /** The redrive policy's maxReceiveCount, when the queue has one. */
   readonly maxReceiveCount: number | null;
   readonly backoff: { readonly baseSeconds: number; readonly maxSeconds: number };
   changeVisibility(receiptHandle: string, seconds: number): Promise<EntryOutcome>;
   remove(receiptHandle: string): Promise<EntryOutcome>;
-  /** SendMessage of a copy of `message`, visible after `delaySeconds`. */
-  resend(message: Message, delaySeconds: number): Promise<void>;
+  /** SendMessage of a copy of `message`'s body with `attributes`, visible after `delaySeconds`. */
+  resend(message: Message, attributes: Record<string, MessageAttributeValue>, delaySeconds: number): Promise<void>;
   /** A lease was renewed (FIFO: the messages held behind it in its group are renewed with it). */
   extended(delivery: SqsDelivery, seconds: number): void;
   /** The delivery was settled, or given up as lost (FIFO: its group may move on). */
@@ -36,6 +39,13 @@ export class SqsDelivery implements Delivery {
   readonly payload: unknown;
   readonly attempt: number;
   readonly decodeError?: Error;
+  /** SQS's ApproximateReceiveCount of this copy: what the redrive policy counts. */
+  readonly receiveCount: number;
+  /** The checkpoint the copy was re-sent with (standard queues). */
+  readonly lastCheckpoint: string | undefined;
+  readonly checkpointMaxBytes?: number;
+  /** Standard queues only: see the constructor. */
+  readonly checkpoint?: (data: string) => Promise<void>;
   /** FIFO message group, or undefined on a standard queue. */
   readonly groupId: string | undefined;
   readonly clock: LeaseClock;
@@ -44,17 +54,35 @@ export class SqsDelivery implements Delivery {
   readonly #host: DeliveryHost;
   #settledBy: SettledBy | undefined;
   #notified = false;
+  /** The producer's attributes: what a copy keeps. */
+  readonly #own: Record<string, MessageAttributeValue>;
+  /** The latest checkpoint of this run, carried by the copy a release re-sends. */
+  #checkpoint: string | undefined;
   /** The extension in flight: a settle waits for it, so an extend can never land after a release. */
   #extending: Promise<unknown> = Promise.resolve();
 
   constructor(message: Message, clock: LeaseClock, host: DeliveryHost, decode: (body: string) => unknown) {
-    this.id = message.MessageId ?? "";
+    const carried = readCarried(message);
+    // A re-sent copy keeps the first one's id: the id a checkpoint store is keyed by.
+    this.id = carried.id ?? message.MessageId ?? "";
     this.#message = message;
     this.#handle = message.ReceiptHandle ?? "";
     this.#host = host;
     this.clock = clock;
+    this.#own = carried.own;
     // The receive count, which the redrive policy counts too: a release adds one, see releaseMode.
-    this.attempt = Math.max(1, Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1);
+    // A copy starts counting again from the attempt it carries.
+    this.receiveCount = Math.max(1, Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1);
+    this.attempt = (carried.attempt ?? 1) + this.receiveCount - 1;
+    this.lastCheckpoint = host.fifo ? undefined : carried.checkpoint;
+    if (!host.fifo) {
+      this.checkpointMaxBytes = carried.checkpointMaxBytes;
+      // Kept in memory: the message cannot change in place, so the checkpoint travels with the
+      // copy a release re-sends. A crash or a lapsed visibility loses it (the message comes back
+      // as it was); a checkpoint store covers that. FIFO has no such method: there only a
+      // store keeps checkpoints.
+      this.checkpoint = (data) => this.#keep(data);
+    }
     this.groupId = message.Attributes?.MessageGroupId;
     let payload: unknown;
     try {
@@ -63,6 +91,13 @@ export class SqsDelivery implements Delivery {
       this.decodeError = new Error(`SQS message ${this.id}: the body does not decode: ${coerceError(thrown).message}`, { cause: thrown });
     }
     this.payload = payload;
+  }
+
+  async #keep(data: string): Promise<void> {
+    if (this.#settledBy) throw new IllegalStateError(`SQS source: checkpoint() on message ${this.id}, which was already settled by ${this.#settledBy}()`);
+    const now = Date.now();
+    if (this.clock.lapsed(now)) throw this.#lost(`its visibility ran out ${now - this.clock.visibleAt} ms ago`);
+    this.#checkpoint = data;
   }
 
   get receiptHandle(): string {
@@ -125,8 +160,11 @@ export class SqsDelivery implements Delivery {
     try {
       // After a lapse the message is back on the queue already, or with its next holder.
       if (this.clock.lapsed(Date.now())) return;
-      if (this.#host.releaseMode === "resend") await this.#resend(delayMs);
-      else await this.#setVisibility("release", Math.min(Math.ceil(delayMs / 1000), sqsLimits.maxVisibilitySeconds));
+      const seconds = Math.ceil(delayMs / 1000);
+      // A release uses no attempt: the copy's first receive is on this one.
+      const checkpoint = this.#checkpoint ?? this.lastCheckpoint;
+      if (this.#host.releaseMode === "resend" || this.#checkpoint !== undefined) await this.#resend(seconds, this.attempt, checkpoint, () => this.#setVisibility("release", seconds));
+      else await this.#setVisibility("release", Math.min(seconds, sqsLimits.maxVisibilitySeconds));
     } finally {
       this.#notify("release");
     }
@@ -141,21 +179,33 @@ export class SqsDelivery implements Delivery {
       // The redrive policy counts receives; the backoff only spaces them. A message on its last
       // receive, or one whose body never decodes, gains nothing from waiting: back at once, and
       // the next receive moves it to the dead-letter queue.
-      const last = this.decodeError !== undefined || (maxReceiveCount !== null && this.attempt >= maxReceiveCount);
-      await this.#setVisibility("fail", last ? 0 : failureBackoffSeconds(this.attempt, backoff.baseSeconds, backoff.maxSeconds));
+      const last = this.decodeError !== undefined || (maxReceiveCount !== null && this.receiveCount >= maxReceiveCount);
+      const seconds = last ? 0 : failureBackoffSeconds(this.attempt, backoff.baseSeconds, backoff.maxSeconds);
+      const back = (): Promise<void> => this.#setVisibility("fail", seconds);
+      // A retry starts from zero, but this copy carries a checkpoint a release put on it: re-send
+      // it without. Not on the last receive: the redrive policy must see this copy's count.
+      if (this.lastCheckpoint !== undefined && !last) await this.#resend(Math.min(seconds, sqsLimits.maxDelaySeconds), this.attempt + 1, undefined, back);
+      else await back();
     } finally {
       this.#notify("fail");
     }
   }
 
-  /** Send the copy first, then delete: a crash between the two leaves a duplicate, never a loss. */
-  async #resend(delayMs: number): Promise<void> {
+  /**
+   * Send the copy first, then delete: a crash between the two leaves a duplicate, never a loss.
+   * The copy's first receive is on `attempt`; `fallback` hands the original back when no copy was
+   * made (it counts a receive, and a checkpoint of this run is then only in a store, if any).
+   */
+  async #resend(delaySeconds: number, attempt: number, checkpoint: string | undefined, fallback: () => Promise<void>): Promise<void> {
+    const attributes = copyAttributes(this.#own, { id: this.id, attempt, checkpoint });
+    if (!attributes) {
+      await fallback();
+      return;
+    }
     try {
-      await this.#host.resend(this.#message, Math.min(Math.ceil(delayMs / 1000), sqsLimits.maxDelaySeconds));
+      await this.#host.resend(this.#message, attributes, Math.min(delaySeconds, sqsLimits.maxDelaySeconds));
     } catch {
-      // No copy was made: hand the original back instead (it counts a receive, but nothing waits
-      // out a visibility timeout).
-      await this.#setVisibility("release", Math.ceil(delayMs / 1000));
+      await fallback();
       return;
     }
     let outcome: EntryOutcome;

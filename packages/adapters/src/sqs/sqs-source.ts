@@ -1,4 +1,4 @@
-import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import type { Message, MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import { expired, withBound } from "@quiesce/sdk/source-kit";
 import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
@@ -56,11 +56,12 @@ export class SqsSource implements Source {
     const parts = (): Parts => this.#require();
     this.#host = {
       releaseMode: options.releaseMode,
+      fifo: options.fifo,
       maxReceiveCount: null,
       backoff: { baseSeconds: options.failureBackoffSeconds, maxSeconds: options.failureBackoffMaxSeconds },
       changeVisibility: (handle, seconds) => parts().visibility.add({ handle, seconds }),
       remove: (handle) => parts().deletes.add(handle),
-      resend: (message, delaySeconds) => this.#resend(message, delaySeconds),
+      resend: (message, attributes, delaySeconds) => this.#resend(message, attributes, delaySeconds),
       extended: (delivery, seconds) => parts().poller.renewGroup(delivery.groupId, seconds),
       settled: (delivery, how) => parts().poller.settled(delivery, how === "ack"),
     };
@@ -172,8 +173,9 @@ export class SqsSource implements Source {
           // renews, and the bound on the orphan window of an aborted poll.
           VisibilityTimeout: options.visibilityTimeoutSeconds,
           MessageSystemAttributeNames: [...systemAttributes],
-          // Only a re-send copies them; nothing else reads them, and parsing them costs.
-          ...(options.releaseMode === "resend" ? { MessageAttributeNames: ["All"] } : {}),
+          // A re-send (a release with a checkpoint, or releaseMode "resend") copies them, and
+          // reads the quiesce.* ones; FIFO queues never re-send.
+          ...(options.fifo ? {} : { MessageAttributeNames: ["All"] }),
         }),
         { abortSignal: signal },
       ));
@@ -195,13 +197,13 @@ export class SqsSource implements Source {
     return outcomes(entries.length, answer.Successful, answer.Failed);
   }
 
-  async #resend(message: Message, delaySeconds: number): Promise<void> {
+  async #resend(message: Message, attributes: Record<string, MessageAttributeValue>, delaySeconds: number): Promise<void> {
     const { sqs, client } = this.#require();
     await client.send(
       new sqs.SendMessageCommand({
         QueueUrl: this.#options.queueUrl,
         MessageBody: message.Body ?? "",
-        ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
+        MessageAttributes: attributes,
         ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
       }),
     );

@@ -6,6 +6,12 @@ import { DELIVER_MS, PROMPT_MS, SLACK_MS, sessionPerTest, type ConformanceHarnes
 export interface CheckpointHarness extends ConformanceHarness {
   /** Whether the backend still holds a checkpoint for this message id (the "gone after ack" check). */
   checkpointLeft?(id: string): Promise<boolean>;
+  /**
+   * The message only carries a checkpoint on the copy a release re-publishes (RabbitMQ, SQS): a
+   * lost lease gives the next holder what the message carried, never the lost run's checkpoints
+   * (only a checkpoint store keeps those). @defaultValue false
+   */
+  readonly carriedOnRelease?: boolean;
 }
 
 
@@ -39,17 +45,40 @@ export function describeCheckpointConformance(name: string, factory: () => Promi
       await s.ack(second);
     });
 
-    it("a lease that ran out keeps the checkpoint for the next holder", { timeout }, async () => {
+    it("a checkpoint as large as the delivery's checkpointMaxBytes comes back intact after a release", { timeout }, async () => {
+      const s = session();
+      await s.harness.publish({ job: "large" });
+      const first = capable(await s.one(DELIVER_MS));
+      const bytes = first.checkpointMaxBytes ?? 1024 * 1024;
+      // Multi-byte characters too: the bound counts UTF-8 bytes, not string length.
+      const head = '{"s":"ü€","blob":"';
+      const data = `${head}${"x".repeat(bytes - Buffer.byteLength(head) - 2)}"}`;
+      expect(Buffer.byteLength(data)).toBe(bytes);
+      await first.checkpoint(data);
+      await s.release(first);
+      const second = await s.one(PROMPT_MS);
+      expect(second.id).toBe(first.id);
+      expect(second.lastCheckpoint === data, `a ${bytes}-byte checkpoint came back ${second.lastCheckpoint === undefined ? "missing" : "changed"}`).toBe(true);
+      await s.ack(second);
+    });
+
+    it("a lease that ran out keeps the checkpoint for the next holder (or, carried on release only, what the message carried)", { timeout }, async () => {
       const s = session();
       if (!s.caps.leaseExpiry) return;
       await s.harness.publish({ job: "lost" });
-      const first = capable(await s.one(DELIVER_MS));
+      let first = capable(await s.one(DELIVER_MS));
+      const carried = s.harness.carriedOnRelease === true;
+      if (carried) {
+        await first.checkpoint('{"step":6}');
+        await s.release(first);
+        first = capable(await s.one(PROMPT_MS));
+      }
       await first.checkpoint('{"step":7}');
       await first.extend(s.caps.minLeaseMs);
       s.open.delete(first); // abandoned, as a SIGKILLed worker would leave it
       const second = await s.one(s.caps.minLeaseMs + SLACK_MS + DELIVER_MS);
       expect(second.id).toBe(first.id);
-      expect(second.lastCheckpoint).toBe('{"step":7}');
+      expect(second.lastCheckpoint).toBe(carried ? '{"step":6}' : '{"step":7}');
       await expect(first.checkpoint('{"step":8}'), "the old holder may not overwrite it").rejects.toThrow();
       await s.ack(second);
     });
@@ -66,16 +95,21 @@ export function describeCheckpointConformance(name: string, factory: () => Promi
       await expect(delivery.checkpoint('{"step":4}'), "checkpoint after ack").rejects.toThrow();
     });
 
-    it("a failure drops the checkpoint: the retry starts from zero", { timeout }, async () => {
+    it("a failure drops the checkpoint, also one a release carried over: the retry starts from zero", { timeout }, async () => {
       const s = session();
       if (s.caps.maxAttempts < 2) return;
       await s.harness.publish({ job: "fail" });
       const first = capable(await s.one(DELIVER_MS));
       await first.checkpoint('{"step":5}');
-      await s.fail(first, new Error("conformance: fail once"));
+      await s.release(first);
+      const second = capable(await s.one(PROMPT_MS));
+      expect(second.lastCheckpoint).toBe('{"step":5}');
+      await second.checkpoint('{"step":6}');
+      await s.fail(second, new Error("conformance: fail once"));
       const retry = await s.one(DELIVER_MS + SLACK_MS);
       expect(retry.id).toBe(first.id);
       expect(retry.lastCheckpoint).toBeUndefined();
+      expect(retry.attempt).toBeGreaterThan(second.attempt);
       await s.ack(retry);
     });
   });
