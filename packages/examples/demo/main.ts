@@ -2,12 +2,14 @@
  * `pnpm demo`: a scale-down, plain workers against quiesce workers, side by side. One process, the
  * in-memory queue, real createWorker instances, a simulated ReplicaSet that deletes pods the way
  * Kubernetes ranks them, on virtual time (about 30 s of real time at the default speed).
+ * `--redis URL`: the same story with a Node process per pod over BullMQ, real signals, real time.
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDemoArgs, UsageError, type DemoArgs } from "./args.js";
+import { runProcessWorlds } from "./processes/run.js";
 import { runWorlds } from "./sim/run.js";
-import type { World } from "./sim/world.js";
+import type { WorldResult, WorldSnapshot } from "./sim/world.js";
 import { summarize, table } from "./summary.js";
 import { timelineSvg } from "./svg.js";
 
@@ -18,10 +20,10 @@ async function main(args: DemoArgs): Promise<void> {
   say(
     `quiesce demo: ${scenario.replicas} pods, the scaler goes ${[scenario.replicas, ...scenario.schedule].join("→")}, ` +
       `grace ${scenario.graceSeconds} s, seed ${scenario.seed}` +
-      (Number.isFinite(args.speed) ? `, ${args.speed}× real time` : ""),
+      (args.redis !== null ? `, a Node process per pod over BullMQ at ${args.redis}` : Number.isFinite(args.speed) ? `, ${args.speed}× real time` : ""),
   );
   const started = performance.now();
-  const tick = (worlds: readonly World[]): void => {
+  const tick = (worlds: readonly { readonly startedAt: number; snapshot(): WorldSnapshot }[]): void => {
     const [p, q] = worlds.map((w) => w.snapshot());
     const t = Math.round((Date.now() - (worlds[0]?.startedAt ?? Date.now())) / 1000);
     const show = (name: string, s: NonNullable<typeof p>): string =>
@@ -32,10 +34,7 @@ async function main(args: DemoArgs): Promise<void> {
     else if (!args.json) say(line);
   };
   const kinds = ["plain", "quiesce"] as const;
-  const [plain, quiesce] = await runWorlds(
-    kinds.map((kind) => ({ scenario, kind, informerLagMs: args.lagMs })),
-    { speed: args.speed, tick },
-  );
+  const [plain, quiesce] = await run(args, kinds, tick, say);
   if (live) process.stdout.write("\r\x1b[2K");
   const result = { plain: summarize(plain!), quiesce: summarize(quiesce!) };
   let svgPath: string | null = null;
@@ -44,7 +43,7 @@ async function main(args: DemoArgs): Promise<void> {
     writeFileSync(svgPath, timelineSvg([
       { title: "plain workers (receive, run, ack; SIGTERM ends the process)", result: plain! },
       { title: "quiesce workers (drain on SIGTERM, pod-deletion-cost on the pod)", result: quiesce! },
-    ]));
+    ], { clock: args.redis === null ? "simulated" : "real" }));
   }
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ seed: scenario.seed, ...result })}\n`);
@@ -52,9 +51,26 @@ async function main(args: DemoArgs): Promise<void> {
     say("");
     say(table(result.plain, result.quiesce));
     say("");
-    say(`${Math.round((plain!.endedAt - plain!.startedAt) / 1000)} s of simulated time in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+    const span = Math.round((plain!.endedAt - plain!.startedAt) / 1000);
+    const took = ((performance.now() - started) / 1000).toFixed(1);
+    say(args.redis === null ? `${span} s of simulated time in ${took} s.` : `${took} s of real time: ${plain!.pods.length + quiesce!.pods.length} worker processes, real SIGTERM and SIGKILL.`);
   }
   if (svgPath !== null) say(`Timeline of every pod: ${svgPath}`);
+}
+
+function run(
+  args: DemoArgs,
+  kinds: readonly ("plain" | "quiesce")[],
+  tick: (worlds: readonly { readonly startedAt: number; snapshot(): WorldSnapshot }[]) => void,
+  say: (line: string) => void,
+): Promise<WorldResult[]> {
+  const worlds = kinds.map((kind) => ({ scenario: args.scenario, kind, informerLagMs: args.lagMs }));
+  if (args.redis === null) return runWorlds(worlds, { speed: args.speed, tick });
+  const redisUrl = args.redis;
+  return runProcessWorlds(
+    worlds.map((w) => ({ ...w, redisUrl, onStderr: (pod: string, line: string) => say(`[${w.kind} ${pod}] ${line}`) })),
+    { tick },
+  );
 }
 
 try {
