@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDemoArgs, UsageError, type DemoArgs } from "./args.js";
+import { PodLogs } from "./processes/pod-logs.js";
 import { runProcessWorlds } from "./processes/run.js";
 import { runWorlds } from "./sim/run.js";
 import type { WorldResult, WorldSnapshot } from "./sim/world.js";
@@ -34,7 +35,11 @@ async function main(args: DemoArgs): Promise<void> {
     else if (!args.json) say(line);
   };
   const kinds = ["plain", "quiesce"] as const;
-  const [plain, quiesce] = await run(args, kinds, tick, say);
+  const logs = new PodLogs();
+  const [plain, quiesce] = await run(args, kinds, tick, (kind, pod, line) => {
+    const shown = logs.add(kind, pod, line);
+    if (shown !== undefined) say(shown);
+  });
   if (live) process.stdout.write("\r\x1b[2K");
   const result = { plain: summarize(plain!), quiesce: summarize(quiesce!) };
   let svgPath: string | null = null;
@@ -55,6 +60,7 @@ async function main(args: DemoArgs): Promise<void> {
     const took = ((performance.now() - started) / 1000).toFixed(1);
     say(args.redis === null ? `${span} s of simulated time in ${took} s.` : `${took} s of real time: ${plain!.pods.length + quiesce!.pods.length} worker processes, real SIGTERM and SIGKILL.`);
   }
+  for (const line of logs.summary()) say(line);
   if (svgPath !== null) say(`Timeline of every pod: ${svgPath}`);
 }
 
@@ -62,13 +68,13 @@ function run(
   args: DemoArgs,
   kinds: readonly ("plain" | "quiesce")[],
   tick: (worlds: readonly { readonly startedAt: number; snapshot(): WorldSnapshot }[]) => void,
-  say: (line: string) => void,
+  onStderr: (kind: string, pod: string, line: string) => void,
 ): Promise<WorldResult[]> {
   const worlds = kinds.map((kind) => ({ scenario: args.scenario, kind, informerLagMs: args.lagMs }));
   if (args.redis === null) return runWorlds(worlds, { speed: args.speed, tick });
   const redisUrl = args.redis;
   return runProcessWorlds(
-    worlds.map((w) => ({ ...w, redisUrl, onStderr: (pod: string, line: string) => say(`[${w.kind} ${pod}] ${line}`) })),
+    worlds.map((w) => ({ ...w, redisUrl, onStderr: (pod: string, line: string) => onStderr(w.kind, pod, line) })),
     { tick },
   );
 }

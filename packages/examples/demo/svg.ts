@@ -15,7 +15,8 @@ const n = (x: number): string => (Math.round(x * 10) / 10).toString();
  */
 export function timelineSvg(runs: readonly { readonly title: string; readonly result: WorldResult }[], options: { readonly clock?: "simulated" | "real" } = {}): string {
   const spanMs = Math.max(...runs.map(({ result: r }) => r.endedAt - r.startedAt));
-  const x = (t: number, r: WorldResult): number => LEFT + ((t - r.startedAt) / spanMs) * (WIDTH - LEFT - 16);
+  // Real pods may be created before the story starts (they boot first): the axis starts with it.
+  const x = (t: number, r: WorldResult): number => LEFT + ((Math.max(t, r.startedAt) - r.startedAt) / spanMs) * (WIDTH - LEFT - 16);
   const parts: string[] = [];
   let y = 28;
   parts.push(`<text x="${LEFT}" y="18" font-size="14" font-weight="bold">The same scale-down story, plain workers and quiesce workers</text>`);

@@ -97,8 +97,10 @@ export class ProcessWorld {
       POD_NAMESPACE: api.namespace,
       KUBECONFIG: kubeconfig,
       QUIESCE_LOG_LEVEL: "warn",
-      // The grace period comes from the pod (spec, then deletionTimestamp); the margin is the
-      // SDK's 10 % of it, without the 1 s floor that would take half of the show's 2 s.
+      // The grace period comes from the pod (spec, then deletionTimestamp); the same figure as the
+      // fallback, as the example Deployment sets it, for a SIGTERM that lands before the pod was read.
+      QUIESCE_GRACE_SECONDS: String(scenario.graceSeconds),
+      // The SDK's 10 % of the grace, without the 1 s floor that would take half of the show's 2 s.
       QUIESCE_SAFETY_MARGIN_MS: String(Math.max(200, scenario.graceSeconds * 100)),
     });
     const rs = (this.#rs = new ReplicaSet({
@@ -119,9 +121,12 @@ export class ProcessWorld {
     try {
       rs.scale(scenario.replicas);
       await this.#until(() => rs.active().every((p) => p.ready()), this.options.bootMs ?? 60_000, `the first ${scenario.replicas} pods to be ready`);
+      // The story starts once the first replicas are up: both runs line up in the picture however
+      // long their processes took to boot.
+      const storyStartedAt = Date.now();
       const totals = await this.#play(rs, this.#queue);
       const endedAt = Date.now();
-      this.#result = worldResult({ kind, startedAt: this.startedAt, endedAt, totals, replicaSet: rs, ledger: this.#ledger, writes: (name) => api.writes(name) });
+      this.#result = worldResult({ kind, startedAt: storyStartedAt, endedAt, totals, replicaSet: rs, ledger: this.#ledger, writes: (name) => api.writes(name) });
       return this.#result;
     } finally {
       await this.close();
@@ -203,9 +208,11 @@ export class ProcessWorld {
   }
 }
 
-/** The environment of a pod process: ours without anything that would point it at a real cluster. */
+/** The environment of a pod process: ours without anything that would point it at a real cluster or change the show. */
 function podEnv(env: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env, ...extra };
-  for (const key of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "POD_NAME", "QUIESCE_HTTP_PORT", "QUIESCE_HTTP_HOST", "QUIESCE_GRACE_SECONDS"]) delete out[key];
-  return out;
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^(QUIESCE_|KUBERNETES_|POD_)|^TERM_ON_EMPTY$/.test(key)) out[key] = value;
+  }
+  return { ...out, ...extra };
 }
