@@ -79,6 +79,9 @@ describe("pnpm demo -- --redis URL", () => {
     expect(quiesce.interruptedJobMs.filter((ms) => ms < DEADLINE_MS)).toEqual([]);
     expect(plain.interrupted).toBeGreaterThanOrEqual(1);
     expect(plain.interruptedJobMs.length).toBe(plain.interrupted);
+    // The quiesce pods wrote their annotations over HTTP (the plain ones write nothing).
+    expect(quiesce.podWrites as number).toBeGreaterThan(0);
+    expect(plain.podWrites).toBe(0);
 
     // Real processes: 4, then 3 more at the scale-up, in each run; none outlived the demo.
     expect(pods.size).toBe(2 * (4 + 3));
@@ -94,13 +97,14 @@ describe("pnpm demo -- --redis URL", () => {
     expect((text.match(/<rect class="run /g) ?? []).length).toBeGreaterThanOrEqual(2 * quiesce.jobs);
   });
 
-  it("--redis takes a redis:// URL and runs on the real clock", async () => {
-    for (const [args, message] of [
-      [["--redis", "127.0.0.1:6379"], '--redis must be a URL like redis://127.0.0.1:6379, got "127.0.0.1:6379"'],
-      [["--redis", "redis://127.0.0.1:6379", "--fast"], "--speed and --fast do not go with --redis"],
+  it("--redis takes a redis:// URL, runs on the real clock, and says at once when no Redis answers", async () => {
+    for (const [args, code, message] of [
+      [["--redis", "127.0.0.1:6379"], 2, '--redis must be a URL like redis://127.0.0.1:6379, got "127.0.0.1:6379"'],
+      [["--redis", "redis://127.0.0.1:6379", "--fast"], 2, "--speed and --fast do not go with --redis"],
+      [["--redis", "redis://127.0.0.1:1", "--no-svg"], 1, "--redis redis://127.0.0.1:1: no Redis answered (connect ECONNREFUSED"],
     ] as const) {
       const exit = await spawnWorker(MAIN, { args: [...args], cwd: dir }).waitForExit(30_000);
-      expect(exit.code).toBe(2);
+      expect(exit.code).toBe(code);
       expect(exit.stderr).toContain(message);
     }
   });

@@ -23,7 +23,7 @@ export const usage = `pnpm demo [-- options]
   --speed X        virtual seconds per real second                        default 10
   --fast           no pacing: as fast as it goes
   --redis URL      the same show with real processes over BullMQ on this Redis (redis://HOST:PORT),
-                   real signals and the real clock, five times faster: about a minute
+                   real signals and the real clock, five times faster: about 75 s
   --json           print the results as one JSON object instead of the table
   --svg FILE       the timeline picture                                   default demo.svg
   --no-svg         no picture`;

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDemoArgs, UsageError, type DemoArgs } from "./args.js";
 import { PodLogs } from "./processes/pod-logs.js";
-import { runProcessWorlds } from "./processes/run.js";
+import { RedisUnreachableError, runProcessWorlds } from "./processes/run.js";
 import { runWorlds } from "./sim/run.js";
 import type { WorldResult, WorldSnapshot } from "./sim/world.js";
 import { summarize, table } from "./summary.js";
@@ -84,7 +84,12 @@ try {
   const argv = process.argv.slice(2);
   await main(parseDemoArgs(argv[0] === "--" ? argv.slice(1) : argv));
 } catch (thrown) {
-  if (!(thrown instanceof UsageError)) throw thrown;
-  process.stderr.write(`${thrown.message}\n`);
-  process.exitCode = thrown.message.startsWith("pnpm demo") ? 0 : 2;
+  if (thrown instanceof RedisUnreachableError) {
+    process.stderr.write(`${thrown.message}\n`);
+    process.exitCode = 1;
+  } else {
+    if (!(thrown instanceof UsageError)) throw thrown;
+    process.stderr.write(`${thrown.message}\n`);
+    process.exitCode = thrown.message.startsWith("pnpm demo") ? 0 : 2;
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import type { WorldResult } from "../sim/world.js";
 import { ProcessWorld, type ProcessWorldOptions } from "./process-world.js";
 
@@ -15,6 +16,7 @@ export interface RunProcessWorldsOptions {
  * the demo exits 130 / 143.
  */
 export async function runProcessWorlds(options: readonly Omit<ProcessWorldOptions, "dir">[], run: RunProcessWorldsOptions = {}): Promise<WorldResult[]> {
+  for (const url of new Set(options.map((o) => o.redisUrl))) await reachRedis(url);
   const dir = mkdtempSync(join(tmpdir(), "quiesce-demo-"));
   const worlds = options.map((o) => new ProcessWorld({ ...o, dir }));
   const stop = (signal: NodeJS.Signals): void => {
@@ -35,5 +37,24 @@ export async function runProcessWorlds(options: readonly Omit<ProcessWorldOption
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Redis of `--redis` did not answer: said in one line, before any pod is started. */
+export class RedisUnreachableError extends Error {}
+
+/** BullMQ would retry an unreachable Redis for ever; the demo says so at once instead. */
+async function reachRedis(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // connect() rejects with "Connection is closed"; the socket's own error says why.
+  let cause: Error | undefined;
+  client.on("error", (error: Error) => (cause ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new RedisUnreachableError(`--redis ${url}: no Redis answered (${(cause ?? (error as Error)).message})`);
+  } finally {
+    client.disconnect();
   }
 }
