@@ -120,7 +120,10 @@ export class ProcessWorld {
     }));
     try {
       rs.scale(scenario.replicas);
-      await this.#until(() => rs.active().every((p) => p.ready()), this.options.bootMs ?? 60_000, `the first ${scenario.replicas} pods to be ready`);
+      const bootMs = this.options.bootMs ?? 60_000;
+      if (!(await until(() => rs.active().every((p) => p.ready()), bootMs))) {
+        throw new Error(`${kind} run: the first ${scenario.replicas} pods were not ready after ${bootMs} ms`);
+      }
       // The story starts once the first replicas are up: both runs line up in the picture however
       // long their processes took to boot.
       const storyStartedAt = Date.now();
@@ -166,19 +169,21 @@ export class ProcessWorld {
         const spec = { ...job, enqueuedAt: Date.now() };
         this.#specs.set(spec.id, spec);
         this.#ledger.add(spec);
-        adds.push(queue.add("job", { id: spec.id, ms: spec.ms }, { jobId: `job-${spec.id}`, removeOnComplete: false, removeOnFail: false }));
+        const added = queue.add("job", { id: spec.id, ms: spec.ms }, { jobId: `job-${spec.id}`, removeOnComplete: false, removeOnFail: false });
+        added.catch(() => undefined); // awaited below, with every other add
+        adds.push(added);
       });
     }
     const counts = async (): Promise<Record<string, number>> => queue.getJobCounts("completed", "failed", "active", "wait", "prioritized", "delayed", "waiting-children");
     const tick = setInterval(() => void counts().then((c) => (this.#queued = (c.wait ?? 0) + (c.prioritized ?? 0)), () => undefined), 1000);
     try {
       // Settled: every job added and in BullMQ's completed or failed set, no pod still terminating.
-      await this.#until(async () => {
+      await until(async () => {
         if (Date.now() - t0 < this.plan.endMs || adds.length < this.plan.jobs.length || rs.terminating().length > 0) return false;
         await Promise.all(adds);
         const c = await counts();
         return (c.completed ?? 0) + (c.failed ?? 0) === this.plan.jobs.length;
-      }, this.plan.endMs + (this.options.settleMs ?? 30_000), "", 250);
+      }, this.plan.endMs + (this.options.settleMs ?? 30_000), 250);
       await Promise.all(adds);
       const completed = (await counts()).completed ?? 0;
       // Lost is BullMQ's word, not ours: a job not completed when the story is over (failed after
@@ -194,18 +199,16 @@ export class ProcessWorld {
     if (!spec) throw new Error(`a pod reported job ${id}, which was never added`);
     return spec;
   }
+}
 
-  /** Poll `cond` until true; after `timeoutMs` resolve anyway, or reject when `what` names what was awaited. */
-  async #until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 50): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await cond())) {
-      if (Date.now() >= deadline) {
-        if (what) throw new Error(`${this.options.kind} run: gave up waiting ${timeoutMs} ms for ${what}`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
+/** Poll `cond` until it holds (true) or `timeoutMs` has passed (false). */
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+  return true;
 }
 
 /** The environment of a pod process: ours without anything that would point it at a real cluster or change the show. */
