@@ -13,9 +13,10 @@ const n = (x: number): string => (Math.round(x * 10) / 10).toString();
  * released at a deadline, cut by SIGKILL each in its own colour), SIGTERM and SIGKILL marks, and
  * the scale-downs. Plain SVG 1.1, no script, no external resource.
  */
-export function timelineSvg(runs: readonly { readonly title: string; readonly result: WorldResult }[]): string {
+export function timelineSvg(runs: readonly { readonly title: string; readonly result: WorldResult }[], options: { readonly clock?: "simulated" | "real" } = {}): string {
   const spanMs = Math.max(...runs.map(({ result: r }) => r.endedAt - r.startedAt));
-  const x = (t: number, r: WorldResult): number => LEFT + ((t - r.startedAt) / spanMs) * (WIDTH - LEFT - 16);
+  // Real pods may be created before the story starts (they boot first): the axis starts with it.
+  const x = (t: number, r: WorldResult): number => LEFT + ((Math.max(t, r.startedAt) - r.startedAt) / spanMs) * (WIDTH - LEFT - 16);
   const parts: string[] = [];
   let y = 28;
   parts.push(`<text x="${LEFT}" y="18" font-size="14" font-weight="bold">The same scale-down story, plain workers and quiesce workers</text>`);
@@ -65,7 +66,7 @@ export function timelineSvg(runs: readonly { readonly title: string; readonly re
   y += 18;
   parts.push(`<path d="M${LEFT - 4} ${y - 3} L${LEFT + 4} ${y - 3} L${LEFT} ${y + 3} Z" fill="${COLOURS.term}"/><text x="${LEFT + 10}" y="${y + 3}" font-size="10">SIGTERM (the ReplicaSet chose the pod)</text>`);
   parts.push(`<path d="M${LEFT + 296} ${y - 4} L${LEFT + 304} ${y + 4} M${LEFT + 296} ${y + 4} L${LEFT + 304} ${y - 4}" stroke="${COLOURS.kill}" stroke-width="2"/><text x="${LEFT + 312}" y="${y + 3}" font-size="10">SIGKILL at the end of the grace period</text>`);
-  parts.push(`<text x="${LEFT + 600}" y="${y + 3}" font-size="10">time axis: ${Math.round(spanMs / 1000)} s of simulated time</text>`);
+  parts.push(`<text x="${LEFT + 600}" y="${y + 3}" font-size="10">time axis: ${Math.round(spanMs / 1000)} s of ${options.clock ?? "simulated"} time</text>`);
   const height = y + 16;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,

@@ -42,15 +42,16 @@ export class Ledger {
     this.#jobs.set(spec.id, { spec, runs: [] });
   }
 
-  start(job: JobSpec, pod: string): Run {
-    const run: Run = { job, pod, start: Date.now() };
+  /** `at`: when the run began, if not now (a worker process reports it after the fact). */
+  start(job: JobSpec, pod: string, at = Date.now()): Run {
+    const run: Run = { job, pod, start: at };
     this.#entry(job.id).runs.push(run);
     return run;
   }
 
-  end(run: Run, outcome: RunOutcome): void {
+  end(run: Run, outcome: RunOutcome, at = Date.now()): void {
     if (run.outcome !== undefined) return;
-    run.end = Date.now();
+    run.end = at;
     run.outcome = outcome;
   }
 
@@ -102,9 +103,11 @@ export class Ledger {
 }
 
 function overlaps(runs: readonly Run[]): boolean {
-  for (let i = 1; i < runs.length; i++) {
-    const previousEnd = runs[i - 1]!.end;
-    if (previousEnd === undefined || previousEnd > runs[i]!.start) return true;
+  // Reports from several processes can arrive out of order: compare runs in the order they began.
+  const ordered = [...runs].sort((a, b) => a.start - b.start);
+  for (let i = 1; i < ordered.length; i++) {
+    const previousEnd = ordered[i - 1]!.end;
+    if (previousEnd === undefined || previousEnd > ordered[i]!.start) return true;
   }
   return false;
 }

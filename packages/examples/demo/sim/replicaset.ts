@@ -30,9 +30,12 @@ export interface ScaleDown {
   doneAt?: number;
 }
 
+/** The API server as the controller uses it: the in-process store, or the demo's HTTP one. */
+export type PodDirectory = Pick<PodStore, "create" | "markDeleted" | "seen">;
+
 export interface ReplicaSetDeps {
   readonly makePod: (name: string) => SimPod;
-  readonly store: PodStore;
+  readonly store: PodDirectory;
   /** How far the controller's view of pod annotations trails the API server, in ms. */
   readonly informerLagMs: number;
   readonly graceSeconds: number;

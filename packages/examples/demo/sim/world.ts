@@ -143,33 +143,55 @@ export class World {
   }
 
   #finish(): void {
-    const endedAt = Date.now();
-    const scaleDowns = this.#rs.scaleDowns;
-    const victims = scaleDowns.flatMap((s) => s.victims);
-    const durations = scaleDowns.map((s) => (s.doneAt ?? endedAt) - s.at);
-    const pods = this.#rs.pods.map((p) => ({ name: p.name, createdAt: p.createdAt, marks: { ...p.marks }, writes: [...this.#store.writes(p.name)] }));
-    const podWrites = pods.reduce((sum, p) => sum + p.writes.length, 0);
-    const podHours = pods.reduce((sum, p) => sum + ((p.marks.exitAt ?? endedAt) - p.createdAt), 0) / 3_600_000;
-    this.#result = {
+    this.#result = worldResult({
       kind: this.options.kind,
       startedAt: this.#startedAt,
-      endedAt,
+      endedAt: Date.now(),
       totals: this.#ledger.totals(),
-      scaleDowns: scaleDowns.map((s) => ({ ...s })),
-      deletions: victims.length,
-      busyDeleted: victims.filter((v) => v.busy).length,
-      busyDeletedWithIdlePeer: victims.filter((v) => v.idlePeer).length,
-      hiddenByLag: victims.filter((v) => v.hiddenByLag).length,
-      scaleDownMs: {
-        mean: durations.length === 0 ? 0 : durations.reduce((a, b) => a + b, 0) / durations.length,
-        max: Math.max(0, ...durations),
-      },
-      podWrites,
-      podHours,
-      writesPerPodHour: podHours === 0 ? 0 : podWrites / podHours,
-      pods,
-      runs: this.#ledger.runs().map((r) => ({ ...r })),
-    };
+      replicaSet: this.#rs,
+      ledger: this.#ledger,
+      writes: (name) => this.#store.writes(name),
+    });
     this.#rs.shutdown();
   }
+}
+
+export interface WorldRecord {
+  readonly kind: WorkerKind;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly totals: JobTotals;
+  readonly replicaSet: ReplicaSet;
+  readonly ledger: Ledger;
+  readonly writes: (pod: string) => readonly PodWrite[];
+}
+
+/** What a run left, in the form the table and the picture read: the same for simulated and real pods. */
+export function worldResult({ kind, startedAt, endedAt, totals, replicaSet, ledger, writes }: WorldRecord): WorldResult {
+  const scaleDowns = replicaSet.scaleDowns;
+  const victims = scaleDowns.flatMap((s) => s.victims);
+  const durations = scaleDowns.map((s) => (s.doneAt ?? endedAt) - s.at);
+  const pods = replicaSet.pods.map((p) => ({ name: p.name, createdAt: p.createdAt, marks: { ...p.marks }, writes: [...writes(p.name)] }));
+  const podWrites = pods.reduce((sum, p) => sum + p.writes.length, 0);
+  const podHours = pods.reduce((sum, p) => sum + ((p.marks.exitAt ?? endedAt) - p.createdAt), 0) / 3_600_000;
+  return {
+    kind,
+    startedAt,
+    endedAt,
+    totals,
+    scaleDowns: scaleDowns.map((s) => ({ ...s })),
+    deletions: victims.length,
+    busyDeleted: victims.filter((v) => v.busy).length,
+    busyDeletedWithIdlePeer: victims.filter((v) => v.idlePeer).length,
+    hiddenByLag: victims.filter((v) => v.hiddenByLag).length,
+    scaleDownMs: {
+      mean: durations.length === 0 ? 0 : durations.reduce((a, b) => a + b, 0) / durations.length,
+      max: Math.max(0, ...durations),
+    },
+    podWrites,
+    podHours,
+    writesPerPodHour: podHours === 0 ? 0 : podWrites / podHours,
+    pods,
+    runs: ledger.runs().map((r) => ({ ...r })),
+  };
 }
