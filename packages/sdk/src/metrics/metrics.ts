@@ -8,7 +8,8 @@ import { recommendedGraceSeconds } from "../drain/policy.js";
 import type { WorkerSnapshot, WorkerStatus } from "../lifecycle/status.js";
 import { noopLogger, type Logger } from "../logger.js";
 import type { QueueDepth } from "../source/source.js";
-import { DurationHistogram } from "./duration-histogram.js";
+import type { CountedHistogram } from "./counted-histogram.js";
+import { createDurationHistogram, type JobOutcome } from "./duration-histogram.js";
 import { DurationWindow } from "./duration-window.js";
 import { createPoolWaits, registerPoolMetrics, type ObservedPool, type PoolWaits } from "./pool-metrics.js";
 import {
@@ -75,7 +76,7 @@ const defaultDepthTimeoutMs = 1000;
  */
 export function createMetrics(options: MetricsOptions): WorkerMetrics {
   const durations = new DurationWindow(options.durationWindowSize);
-  const histogram = new DurationHistogram(options.queue);
+  const histogram = createDurationHistogram(options.queue);
   const pools = options.pools ?? [];
   const poolWaits = createPoolWaits(pools);
   // The drain's start (monotonic) while it runs, its length once finished.
@@ -147,7 +148,7 @@ interface ScrapeRegistry {
 
 interface Recorded {
   readonly durations: DurationWindow;
-  readonly histogram: DurationHistogram;
+  readonly histogram: CountedHistogram<JobOutcome>;
   readonly poolWaits: PoolWaits;
   /** The running drain's age, then the finished drain's length; undefined before any drain. */
   drainSeconds(): number | undefined;

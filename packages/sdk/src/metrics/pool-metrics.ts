@@ -1,6 +1,7 @@
 import type * as PromClient from "prom-client";
 import type { Metric, Registry } from "prom-client";
 import type { PoolConnections } from "../resources/resources.js";
+import { CountedHistogram } from "./counted-histogram.js";
 import { metricDefs, poolConnectionStates, poolWaitBuckets } from "./names.js";
 
 /** A pool the metrics read: its `pool` label and, when it has them, its connection counts. */
@@ -9,19 +10,20 @@ export interface ObservedPool {
   connections?(): PoolConnections;
 }
 
-/** Each pool's wait counts, kept from the start (without prom-client) and exposed at scrape. */
+/** Each pool's wait histogram, counted from the start (without prom-client) and exposed at scrape. */
 export interface PoolWaits {
-  readonly counts: ReadonlyMap<string, WaitCounts>;
+  readonly histogram: CountedHistogram<string>;
   recorder(pool: string): (seconds: number) => void;
 }
 
 export function createPoolWaits(pools: readonly ObservedPool[]): PoolWaits {
-  const counts = new Map(pools.filter(counted).map((pool) => [pool.name, new WaitCounts()]));
+  // A checkout happens once per query: the recorder holds its series rather than look it up.
+  const histogram = new CountedHistogram(metricDefs.poolWait, poolWaitBuckets, pools.filter(counted).map((pool) => [pool.name, { pool: pool.name }] as const));
   return {
-    counts,
+    histogram,
     recorder(pool) {
-      const own = counts.get(pool) ?? new WaitCounts();
-      return (seconds) => own.observe(seconds);
+      const series = histogram.series(pool);
+      return series ? (seconds) => series.observe(seconds) : () => undefined;
     },
   };
 }
@@ -48,58 +50,5 @@ export function registerPoolMetrics(Gauge: typeof PromClient.Gauge, registry: Re
       }
     },
   });
-  registry.registerMetric(waitHistogram(waits.counts) as unknown as Metric);
-}
-
-/**
- * One pool's wait histogram, counted in place: a checkout happens once per query, and
- * prom-client's `Histogram.observe` (label validation and hashing on each call) costs a few
- * microseconds, a visible share of a one-INSERT job. The counts become the exposition at scrape.
- */
-class WaitCounts {
-  /** Per bucket of {@link poolWaitBuckets}, not cumulative; the last slot is +Inf. */
-  readonly buckets = new Float64Array(poolWaitBuckets.length + 1);
-  sum = 0;
-  count = 0;
-
-  observe(seconds: number): void {
-    if (!Number.isFinite(seconds) || seconds < 0) return;
-    let i = 0;
-    while (i < poolWaitBuckets.length && seconds > (poolWaitBuckets[i] as number)) i++;
-    this.buckets[i] = (this.buckets[i] as number) + 1;
-    this.sum += seconds;
-    this.count++;
-  }
-}
-
-/** A registry entry in the shape prom-client's own histograms give it (`_bucket` cumulative with `le`, `_sum`, `_count`). */
-function waitHistogram(waits: ReadonlyMap<string, WaitCounts>) {
-  const { name, help } = metricDefs.poolWait;
-  const bounds = [...poolWaitBuckets.map(String), "+Inf"];
-  return {
-    name,
-    help,
-    type: "histogram",
-    aggregator: "sum",
-    get() {
-      const values: Array<{ labels: Record<string, string>; value: number; metricName: string }> = [];
-      for (const [pool, counts] of waits) {
-        let cumulative = 0;
-        bounds.forEach((le, i) => {
-          cumulative += counts.buckets[i] as number;
-          values.push({ labels: { le, pool }, value: cumulative, metricName: `${name}_bucket` });
-        });
-        values.push({ labels: { pool }, value: counts.sum, metricName: `${name}_sum` });
-        values.push({ labels: { pool }, value: counts.count, metricName: `${name}_count` });
-      }
-      return { name, help, type: "histogram", values, aggregator: "sum" };
-    },
-    reset() {
-      for (const counts of waits.values()) {
-        counts.buckets.fill(0);
-        counts.sum = 0;
-        counts.count = 0;
-      }
-    },
-  };
+  registry.registerMetric(waits.histogram as unknown as Metric);
 }

@@ -1,6 +1,6 @@
 import { Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { DurationHistogram } from "../../src/metrics/duration-histogram.js";
+import { createDurationHistogram } from "../../src/metrics/duration-histogram.js";
 import { jobDurationBuckets, jobOutcomes, metricDefs } from "../../src/metrics/names.js";
 
 /** A prom-client Histogram set up as the worker's used to be, fed the same values. */
@@ -18,12 +18,12 @@ function reference(queue: string) {
 
 function ours(queue: string) {
   const registry = new Registry();
-  const histogram = new DurationHistogram(queue);
+  const histogram = createDurationHistogram(queue);
   registry.registerMetric(histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
   return { registry, histogram };
 }
 
-describe("DurationHistogram", () => {
+describe("the duration histogram (CountedHistogram)", () => {
   it("writes the same exposition and JSON as prom-client's own Histogram for the same observations", async () => {
     // A queue name that needs escaping, values on, between, below and above the bounds.
     const queue = 'we"ird\\queue\nname';
