@@ -53,6 +53,16 @@ const STEP_US = Number(process.env.BENCH_STEP_US ?? 1_000);
 const RELEASE_N = Number(process.env.BENCH_RELEASE_N ?? 100);
 const ONLY = process.env.BENCH_BACKENDS?.toLowerCase().split(",").filter(Boolean);
 const wanted = (name) => !ONLY || ONLY.some((part) => name.toLowerCase().includes(part));
+const NAMES = {
+  memory: "memory",
+  bullmq: "BullMQ (job hash)",
+  redisStore: "Redis store",
+  pgStore: "PostgreSQL store",
+  amqp: "RabbitMQ, no store (held with the delivery)",
+  amqpStore: "RabbitMQ + Redis store",
+  sqs: "SQS, no store (held with the delivery)",
+  sqsStore: "SQS + Redis store",
+};
 const log = (line) => process.stderr.write(`[checkpoint] ${line}\n`);
 // What the runtime hands a source per checkpoint: the handler's value and the counts a resume needs.
 const RECORD = JSON.stringify({ value: { step: 1, cursor: "item-1" }, workMs: 1000, seq: 1 });
@@ -172,9 +182,9 @@ function backends({ redis, pool, amqp, sqs }) {
     return { source, store: store?.(), publish: queue.publish, cleanup: queue.remove };
   };
   const list = [
-    { name: "memory", make: async () => { const source = createMemorySource({ pollMs: 50 }); return { source, publish: async () => source.add({}), cleanup: async () => undefined }; } },
+    { name: NAMES.memory, make: async () => { const source = createMemorySource({ pollMs: 50 }); return { source, publish: async () => source.add({}), cleanup: async () => undefined }; } },
     {
-      name: "BullMQ (job hash)",
+      name: NAMES.bullmq,
       make: async () => {
         const name = queueName();
         const queue = new Queue(name, { connection: redis });
@@ -182,12 +192,12 @@ function backends({ redis, pool, amqp, sqs }) {
         return { source, publish: () => queue.add("job", {}), cleanup: async () => { await queue.obliterate({ force: true }); await queue.close(); } };
       },
     },
-    { name: "Redis store", make: memoryWithStore(redisStore) },
-    ...(pool ? [{ name: "PostgreSQL store", make: memoryWithStore(() => createPgCheckpointStore({ pool, table: "bench_checkpoints" })) }] : []),
-    { name: "RabbitMQ, no store (held with the delivery)", make: onRabbitmq() },
-    { name: "RabbitMQ + Redis store", make: onRabbitmq(redisStore) },
-    { name: "SQS, no store (held with the delivery)", make: onSqs() },
-    { name: "SQS + Redis store", make: onSqs(redisStore) },
+    { name: NAMES.redisStore, make: memoryWithStore(redisStore) },
+    ...(pool ? [{ name: NAMES.pgStore, make: memoryWithStore(() => createPgCheckpointStore({ pool, table: "bench_checkpoints" })) }] : []),
+    { name: NAMES.amqp, make: onRabbitmq() },
+    { name: NAMES.amqpStore, make: onRabbitmq(redisStore) },
+    { name: NAMES.sqs, make: onSqs() },
+    { name: NAMES.sqsStore, make: onSqs(redisStore) },
   ];
   return list.filter((backend) => wanted(backend.name));
 }
@@ -254,7 +264,7 @@ async function main() {
     stops.push(redisServer.stop);
     env.redis = new Redis({ host: "127.0.0.1", port: redisServer.port, maxRetriesPerRequest: null });
     stops.push(() => env.redis.quit());
-    if (wanted("PostgreSQL store")) {
+    if (wanted(NAMES.pgStore)) {
       const postgres = await startPostgresIfAny();
       if (postgres) {
         stops.push(postgres.stop);
@@ -264,13 +274,13 @@ async function main() {
         stops.push(() => env.pool.end());
       }
     }
-    if (wanted("RabbitMQ")) {
+    if (wanted(NAMES.amqp) || wanted(NAMES.amqpStore)) {
       const broker = await startRabbitmq();
       stops.push(() => broker.stop());
       env.amqp = { url: broker.url, queues: await rabbitmqQueues(broker.url) };
       stops.push(() => env.amqp.queues.close());
     }
-    if (wanted("SQS")) {
+    if (wanted(NAMES.sqs) || wanted(NAMES.sqsStore)) {
       const emulator = await startFauxqs();
       stops.push(emulator.stop);
       env.sqs = { endpoint: emulator.endpoint, queues: sqsQueues(emulator.endpoint) };
