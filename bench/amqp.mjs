@@ -25,15 +25,13 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { startRabbitmq } from "./lib/rabbitmq.mjs";
 import { fmt } from "./lib/stats.mjs";
 import { best, counter, driveSource, interleaved, log, rate } from "./lib/throughput.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same amqplib copy the adapter resolves.
 const amqplib = require("amqplib");
@@ -52,16 +50,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 50_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 10_000;
 const noop = async () => {};
-
-// ---- the broker, through the test harness ----------------------------------------------------------
-
-async function startBroker() {
-  const out = `${root}bench/results/harness`;
-  // The harness is TypeScript run by vitest; compiled here so the bench stays a plain script.
-  execFileSync(`${root}node_modules/.bin/tsc`, ["--outDir", out, "--rootDir", `${root}test/harness`, "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", `${root}test/harness/rabbitmq.ts`], { stdio: "inherit" });
-  const { startRabbitmq } = await import(`${out}/rabbitmq.js`);
-  return startRabbitmq();
-}
 
 // ---- one run per mode -----------------------------------------------------------------------------
 
@@ -150,7 +138,7 @@ const allModes = { raw: runRaw, quiesce: runQuiesce, source: runSourceOnly };
 const modes = Object.fromEntries((process.env.BENCH_MODES ?? "raw,quiesce,source").split(",").map((m) => [m, allModes[m]]));
 async function main() {
   const started = performance.now();
-  const broker = await startBroker();
+  const broker = await startRabbitmq();
   const { url } = broker;
   log(`amqp bench: RabbitMQ on ${url.replace(/:[^:@/]*@/, ":***@")}, ${fmt(JOBS)} messages per run, ${REPS} runs per mode`);
   let rows;

@@ -22,12 +22,10 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { freePort } from "./lib/ports.mjs";
+import { fauxqsClientConfig, startFauxqs } from "./lib/fauxqs.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
 const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
@@ -52,36 +50,9 @@ const WARMUP_JOBS = 1_000;
 const noop = async () => {};
 const log = (line) => process.stderr.write(`${line}\n`);
 
-// ---- a private emulator ---------------------------------------------------------------------------
-
-async function startFauxqs() {
-  const port = await freePort();
-  const launcher = fileURLToPath(new URL("../test/harness/fauxqs-server.mjs", import.meta.url));
-  const child = spawn(process.execPath, [launcher, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  process.once("exit", () => child.kill("SIGKILL"));
-  await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes(`fauxqs listening on 127.0.0.1:${port}`)) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`fauxqs exited with ${code} before listening`)));
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-  };
-  return { port, endpoint: `http://127.0.0.1:${port}`, stop };
-}
-
 // ---- one run per mode ---------------------------------------------------------------------------
 
 let runSeq = 0;
-
-function clientConfig(endpoint) {
-  return { endpoint, region: "us-east-1", credentials: { accessKeyId: "bench", secretAccessKey: "bench" }, useQueueUrlAsEndpoint: false };
-}
 
 async function filledQueue(admin, n) {
   const { QueueUrl } = await admin.send(new sqsSdk.CreateQueueCommand({ QueueName: `bench-${process.pid}-${++runSeq}` }));
@@ -136,7 +107,7 @@ function counter(n) {
 async function runRaw(env, pollers, n) {
   const queue = await filledQueue(env.admin, n);
   const count = counter(n);
-  const client = new sqsSdk.SQSClient(clientConfig(env.endpoint));
+  const client = new sqsSdk.SQSClient(fauxqsClientConfig(env.endpoint));
   count.begin();
   const loop = async () => {
     while (count.done < n) {
@@ -160,7 +131,7 @@ async function runRaw(env, pollers, n) {
 async function runConsumer(env, pollers, n) {
   const queue = await filledQueue(env.admin, n);
   const count = counter(n);
-  const client = new sqsSdk.SQSClient(clientConfig(env.endpoint));
+  const client = new sqsSdk.SQSClient(fauxqsClientConfig(env.endpoint));
   const consumers = Array.from({ length: pollers }, () => {
     // alwaysAcknowledge: sqs-consumer 14 deletes only messages the handler returns; a no-op returns none.
     const consumer = Consumer.create({ queueUrl: queue.url, sqs: client, batchSize: BATCH, waitTimeSeconds: 1, visibilityTimeout: 30, handleMessage: noop, alwaysAcknowledge: true });
@@ -184,7 +155,7 @@ async function runQuiesce(env, pollers, n) {
   const queue = await filledQueue(env.admin, n);
   const count = counter(n);
   const worker = sdk.createWorker({
-    source: adapter.createSqsSource({ queueUrl: queue.url, clientConfig: clientConfig(env.endpoint), waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }),
+    source: adapter.createSqsSource({ queueUrl: queue.url, clientConfig: fauxqsClientConfig(env.endpoint), waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }),
     handler: noop,
     concurrency: BATCH * pollers,
     http: false,
@@ -212,7 +183,7 @@ const ORDERS = [
 async function main() {
   const started = performance.now();
   const emulator = await startFauxqs();
-  const env = { endpoint: emulator.endpoint, admin: new sqsSdk.SQSClient(clientConfig(emulator.endpoint)) };
+  const env = { endpoint: emulator.endpoint, admin: new sqsSdk.SQSClient(fauxqsClientConfig(emulator.endpoint)) };
   log(`sqs bench: fauxqs on ${emulator.endpoint}, ${fmt(JOBS)} messages per run, ${REPS} runs per mode`);
   const rows = [];
   try {
