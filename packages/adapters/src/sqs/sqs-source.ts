@@ -1,7 +1,7 @@
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import { expired, withBound } from "@quiesce/sdk/source-kit";
-import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
+import type { Delivery, QueueDepth, Source, SourceStartContext } from "@quiesce/sdk";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { sqsError } from "./errors.js";
 import { LeaseClock } from "./lease-clock.js";
@@ -47,6 +47,8 @@ export class SqsSource implements Source {
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #ownedClient: SQSClient | null = null;
+  /** The worker's concurrency (from start()): how many messages it can start soon. */
+  #concurrency: number | null = null;
   readonly #host: DeliveryHost & { maxReceiveCount: number | null };
 
   constructor(options: ResolvedSqsOptions) {
@@ -62,13 +64,16 @@ export class SqsSource implements Source {
       remove: (handle) => parts().deletes.add(handle),
       resend: (message, delaySeconds) => this.#resend(message, delaySeconds),
       extended: (delivery, seconds) => parts().poller.renewGroup(delivery.groupId, seconds),
+      finishing: (delivery) => parts().poller.finishing(delivery),
       settled: (delivery, how) => parts().poller.settled(delivery, how === "ack"),
     };
   }
 
-  start(): Promise<void> {
+  start(context?: SourceStartContext): Promise<void> {
     if (this.#state === "stopped") return Promise.reject(new IllegalStateError(`SQS source "${this.name}": start() after stop()`));
+    this.#concurrency = context?.concurrency ?? this.#concurrency;
     if (this.#parts) {
+      if (this.#concurrency !== null) this.#parts.poller.setCapacity(this.#concurrency);
       if (this.#state === "paused") {
         this.#state = "running";
         this.#parts.poller.reopen();
@@ -152,6 +157,7 @@ export class SqsSource implements Source {
       batchSize: options.batchSize,
       leaseMs: this.leaseMs,
     });
+    if (this.#concurrency !== null) poller.setCapacity(this.#concurrency);
     this.#parts = { sqs, client, deletes, visibility, poller };
     if (this.#state === "created") this.#state = "running";
     else if (this.#state === "paused") await poller.close();

@@ -17,6 +17,7 @@ function host(overrides: Partial<DeliveryHost> = {}) {
     remove: async (handle) => (calls.push(`delete ${handle}`), ok),
     resend: async (message, delay) => void calls.push(`send ${message.Body} ${delay}`),
     extended: () => undefined,
+    finishing: () => undefined,
     settled: (_d, how) => void calls.push(`settled ${how}`),
     ...overrides,
   };
