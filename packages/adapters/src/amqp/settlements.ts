@@ -1,41 +1,29 @@
 import type { Channel, Message } from "amqplib";
 
 /**
- * Where a delivery tag stands on its channel. open: with us (buffered, running, waiting on a
- * delayed release or a retry's confirm); due: ack() asked for, not written yet; done: acked,
- * nacked or rejected on the wire.
- */
-type TagState = "open" | "due" | "done";
-
-interface Tag {
-  readonly message: Message;
-  state: TagState;
-}
-
-/**
- * Every delivery tag of one channel from delivery to settlement, and the acks, coalesced: acks
- * asked for in one turn of the event loop go out at its end (setImmediate), as one `basic.ack`
- * with `multiple` for the longest run of tags from the oldest unsettled one that are all acked or
- * settled already, and one plain ack each for the rest.
+ * The delivery tags of one channel that are still open, and its acks, coalesced: acks asked for
+ * in one turn of the event loop go out at its end (setImmediate), as one `basic.ack` with
+ * `multiple` for the highest due tag below the oldest tag still open, and one plain ack each for
+ * the due tags above that one.
  *
  * A multiple ack settles every tag up to it that the broker still counts as unacknowledged, so it
- * is only ever sent over tags this channel has settled itself: a tag still open (a running job, a
- * delayed release, a retry awaiting its confirm) ends the run, and a nack or reject was written
- * before (the channel keeps the order), so the broker no longer counts it. The broker numbers
+ * is only ever sent below the oldest open tag (a job running, a message held unstarted, a delayed
+ * release, a retry awaiting its confirm): every tag there is due now or was acked, nacked or
+ * rejected earlier, and those were written before (the channel keeps the order), so the broker no
+ * longer counts them. Only open tags are kept, so a long job costs no memory. The broker numbers
  * tags 1, 2, 3… per channel; should a tag ever be skipped (one never seen here, which could not be
  * told from a settled one), coalescing stops on that channel and every ack goes out alone.
  */
 export class Settlements {
   readonly #channel: Channel;
-  /** Tags in delivery order (#tags[i] is tag #base + i); those before #head are done. */
-  #tags: Tag[] = [];
-  #head = 0;
-  #base = 1;
+  /** Tags delivered and not yet settled nor due, in tag order (a Map keeps insertion order). */
+  readonly #open = new Map<number, Message>();
   /** The tag the next delivery should carry. */
   #next = 1;
   /** A tag was skipped: no more multiple acks on this channel. */
   #untracked = false;
-  #due: Tag[] = [];
+  /** Acks asked for this turn, not written yet. */
+  #due: Message[] = [];
   #flushing: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
   #closed: Error | null = null;
 
@@ -46,12 +34,13 @@ export class Settlements {
   /** A message came on this channel. */
   delivered(message: Message): void {
     if (this.#untracked) return;
-    if (message.fields.deliveryTag !== this.#next) {
+    const tag = message.fields.deliveryTag;
+    if (tag !== this.#next) {
       this.#untracked = true;
       return;
     }
-    this.#tags.push({ message, state: "open" });
     this.#next++;
+    this.#open.set(tag, message);
   }
 
   /**
@@ -61,14 +50,13 @@ export class Settlements {
    */
   ack(message: Message): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const entry = this.#untracked ? undefined : this.#entry(message);
-    if (!entry) {
+    if (this.#untracked || this.#open.get(message.fields.deliveryTag) !== message) {
       // Not tracked: acked alone, at once, never swept up.
       this.#channel.ack(message, false);
       return Promise.resolve();
     }
-    entry.state = "due";
-    this.#due.push(entry);
+    this.#open.delete(message.fields.deliveryTag);
+    this.#due.push(message);
     if (!this.#flushing) {
       let resolve!: () => void;
       let reject!: (error: Error) => void;
@@ -84,9 +72,8 @@ export class Settlements {
 
   /** Nack (requeue or dead-letter) at once: written before any later multiple ack. */
   nack(message: Message, requeue: boolean): void {
-    const entry = this.#entry(message);
-    // Marked first: even when the write throws (the channel closed) the broker has it back.
-    if (entry) entry.state = "done";
+    // Dropped first: even when the write throws (the channel closed) the broker has it back.
+    if (this.#open.get(message.fields.deliveryTag) === message) this.#open.delete(message.fields.deliveryTag);
     this.#channel.nack(message, false, requeue);
   }
 
@@ -94,32 +81,20 @@ export class Settlements {
   flush(): void {
     const flushing = this.#flushing;
     this.#flushing = null;
-    if (this.#due.length === 0) {
-      flushing?.resolve();
-      return;
-    }
     const due = this.#due;
     this.#due = [];
     try {
-      // The run from the oldest unsettled tag over tags that are all due or done.
-      let last: Tag | null = null;
-      let i = this.#head;
-      while (i < this.#tags.length) {
-        const entry = this.#tags[i] as Tag;
-        if (entry.state === "open") break;
-        if (entry.state === "due") last = entry;
-        i++;
+      // Every tag below the oldest open one is settled here: one multiple ack for the highest due
+      // tag below it; the due tags above it go one by one.
+      const oldestOpen = this.#untracked ? 0 : (this.#open.keys().next().value ?? Infinity);
+      let sweep: Message | null = null;
+      for (const message of due) {
+        const tag = message.fields.deliveryTag;
+        if (tag < oldestOpen) {
+          if (!sweep || tag > sweep.fields.deliveryTag) sweep = message;
+        } else this.#channel.ack(message, false);
       }
-      if (last && !this.#untracked) {
-        for (let k = this.#head; k < i; k++) (this.#tags[k] as Tag).state = "done";
-        this.#channel.ack(last.message, true);
-      }
-      for (const entry of due) {
-        if (entry.state !== "due") continue;
-        entry.state = "done";
-        this.#channel.ack(entry.message, false);
-      }
-      this.#compact();
+      if (sweep) this.#channel.ack(sweep, true);
       flushing?.resolve();
     } catch (thrown) {
       flushing?.reject(thrown instanceof Error ? thrown : new Error(String(thrown)));
@@ -132,24 +107,7 @@ export class Settlements {
     const flushing = this.#flushing;
     this.#flushing = null;
     this.#due = [];
+    this.#open.clear();
     flushing?.reject(reason);
-  }
-
-  #entry(message: Message): Tag | undefined {
-    const entry = this.#tags[message.fields.deliveryTag - this.#base];
-    return entry?.message === message ? entry : undefined;
-  }
-
-  /** Drop the settled tags at the front (the floor of the next multiple ack). */
-  #compact(): void {
-    let head = this.#head;
-    while (head < this.#tags.length && (this.#tags[head] as Tag).state === "done") head++;
-    this.#head = head;
-    // Shift the array only now and then, so dropping the front costs O(1) a tag.
-    if (head > 1024 && head * 2 > this.#tags.length) {
-      this.#tags = this.#tags.slice(head);
-      this.#base += head;
-      this.#head = 0;
-    }
   }
 }
