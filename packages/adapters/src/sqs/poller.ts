@@ -166,6 +166,8 @@ export class Poller {
    */
   async #freshen(picked: SqsDelivery[]): Promise<SqsDelivery[]> {
     const now = Date.now();
+    // Mostly all fresh (just received): no promise per message then.
+    if (picked.every((d) => d.clock.remainingMs(now) >= this.#ctx.leaseMs / 2)) return picked;
     const seconds = Math.ceil(this.#ctx.leaseMs / 1000);
     const checked = await Promise.all(
       picked.map(async (delivery) => {

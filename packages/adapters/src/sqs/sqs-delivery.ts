@@ -47,7 +47,7 @@ export class SqsDelivery implements Delivery {
   #settledBy: SettledBy | undefined;
   #notified = false;
   /** The extension in flight: a settle waits for it, so an extend can never land after a release. */
-  #extending: Promise<unknown> = Promise.resolve();
+  #extending: Promise<unknown> | null = null;
 
   constructor(message: Message, clock: LeaseClock, host: DeliveryHost, decode: (body: string) => unknown) {
     this.id = message.MessageId ?? "";
@@ -104,7 +104,7 @@ export class SqsDelivery implements Delivery {
 
   async ack(): Promise<void> {
     this.#claim("ack");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
     try {
       if (this.clock.lapsed(Date.now())) throw this.#lost("its visibility ran out before the delete; the message is not deleted by this worker");
       let outcome: EntryOutcome;
@@ -126,7 +126,7 @@ export class SqsDelivery implements Delivery {
     const delayMs = options?.delayMs ?? 0;
     if (!(delayMs >= 0 && Number.isFinite(delayMs))) throw new RangeError(`SQS source release(): delayMs must be a finite number of ms >= 0, got ${delayMs}`);
     this.#claim("release");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
     this.#host.finishing(this);
     try {
       // After a lapse the message is back on the queue already, or with its next holder.
@@ -140,7 +140,7 @@ export class SqsDelivery implements Delivery {
 
   async fail(_error: Error): Promise<void> {
     this.#claim("fail");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
     this.#host.finishing(this);
     try {
       if (this.clock.lapsed(Date.now())) return;

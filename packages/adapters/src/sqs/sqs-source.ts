@@ -31,8 +31,12 @@ type State = "created" | "running" | "paused" | "stopped";
 /** Longest stop() waits for batched deletes and visibility changes still in flight. */
 const settleBoundMs = 5_000;
 
-/** The system attributes each receive asks for: the receive count is `attempt`, the group gates FIFO. */
-const systemAttributes = ["ApproximateReceiveCount", "MessageGroupId"] as const;
+/**
+ * The system attributes each receive asks for: the receive count is `attempt`, the group gates
+ * FIFO (a standard queue has none, and each attribute asked for is parsed on every message).
+ */
+const standardAttributes = ["ApproximateReceiveCount"] as const;
+const fifoAttributes = ["ApproximateReceiveCount", "MessageGroupId"] as const;
 
 /**
  * A {@link Source} over one SQS queue: ReceiveMessage long polls (cut short by the drain),
@@ -177,7 +181,7 @@ export class SqsSource implements Source {
           // Asked for on every receive, whatever the queue's default: the lease the runtime
           // renews, and the bound on the orphan window of an aborted poll.
           VisibilityTimeout: options.visibilityTimeoutSeconds,
-          MessageSystemAttributeNames: [...systemAttributes],
+          MessageSystemAttributeNames: [...(options.fifo ? fifoAttributes : standardAttributes)],
           // Only a re-send copies them; nothing else reads them, and parsing them costs.
           ...(options.releaseMode === "resend" ? { MessageAttributeNames: ["All"] } : {}),
         }),
@@ -237,10 +241,13 @@ export class SqsSource implements Source {
   }
 }
 
+const done: EntryOutcome = Object.freeze({ ok: true });
+const missingEntry: EntryOutcome = Object.freeze({ ok: false, code: "MissingEntry", message: "the batch answer left this entry out" });
+
 /** One outcome per entry, from a *Batch answer's Successful / Failed lists (Ids are the entry indexes). */
 function outcomes(count: number, successful: readonly { Id?: string | undefined }[] | undefined, failed: readonly { Id?: string | undefined; Code?: string | undefined; Message?: string | undefined }[] | undefined): EntryOutcome[] {
-  const result: EntryOutcome[] = Array.from({ length: count }, () => ({ ok: false, code: "MissingEntry", message: "the batch answer left this entry out" }));
-  for (const entry of successful ?? []) result[Number(entry.Id)] = { ok: true };
+  const result: EntryOutcome[] = new Array<EntryOutcome>(count).fill(missingEntry);
+  for (const entry of successful ?? []) result[Number(entry.Id)] = done;
   for (const entry of failed ?? []) result[Number(entry.Id)] = { ok: false, code: entry.Code ?? "", message: entry.Message ?? "" };
   return result;
 }
