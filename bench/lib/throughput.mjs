@@ -81,11 +81,12 @@ export async function interleaved({ settings, modes, reps, jobs, warmupJobs, run
     const med = Object.fromEntries(modes.map((mode) => [mode, median(rates[mode])]));
     const cpuMed = Object.fromEntries(modes.map((mode) => [mode, median(cpu[mode])]));
     rows.push({ setting, ...med, cpu: cpuMed, rates });
-    log(`${label}=${setting}: ${modes.map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} /s`);
+    log(`${label}=${setting}: ${modes.map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")} (${fmt(cpuMed[mode], 1)} µs CPU)`).join(" | ")} /s`);
   }
   return rows;
 }
 
-export const best = (row, mode) => Math.max(...row.rates[mode]);
+// A mode left out with BENCH_MODES (a profile of some paths) prints as "–".
+export const best = (row, mode) => (row.rates[mode] ? Math.max(...row.rates[mode]) : NaN);
 /** "median (best)" of a mode's rate. */
-export const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
+export const rate = (row, mode) => (row.rates[mode] ? `${fmt(row[mode])} (${fmt(best(row, mode))})` : "–");

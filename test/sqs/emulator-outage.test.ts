@@ -58,6 +58,9 @@ describe("sqs: emulator outage", () => {
     const worker = s.spawn({ concurrency: 2, visibilitySeconds: 5, waitSeconds: 1 });
     const before = await s.queue.send({ n: 1, ms: 10 });
     await pollUntil(() => s.effects().has(before), { timeoutMs: 10_000, message: "a message before the restart" });
+    // Its delete answered too: the restart is to cut the poll in flight, not that settle (a cut
+    // delete is a failed settle, and the drain would then report interrupted work).
+    await pollUntil(() => events(worker, "job-completed").some((e) => e.id === before), { timeoutMs: 10_000, message: "the message before the restart deleted" });
 
     // Same port; the long poll in flight is cut, and the queue is gone until it is recreated:
     // receives fail either way.

@@ -72,6 +72,9 @@ describe("sqs: recovery", () => {
     expect(started.filter((e) => e.id === poison).map((e) => e.attempt)).toEqual([1, 2, 3]);
     expect(started.filter((e) => e.id === notAnObject).map((e) => e.attempt)).toEqual([1, 2, 3]);
     expect(started).toHaveLength(6);
+    // The last failure's event follows its ChangeMessageVisibility answer, and the next poll (which
+    // dead-letters the message) may go out beside that call: the event can come a moment later.
+    await pollUntil(() => events(worker, "job-failed").length >= 9, { message: "nine failures reported" });
     expect(events(worker, "job-failed").length).toBe(9);
     expect((await s.queue.counts()).visible + (await s.queue.counts()).inFlight).toBe(0);
 

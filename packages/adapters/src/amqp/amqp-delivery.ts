@@ -102,7 +102,8 @@ export class AmqpDelivery implements Delivery {
     // An ack on another channel (or a reopened one) would name a delivery tag it never issued.
     if (!this.link.alive) throw this.#lostError();
     try {
-      this.link.channel.ack(this.message);
+      // Written at the end of this turn, perhaps as part of one multiple ack; resolved then.
+      await this.link.settlements.ack(this.message);
     } catch (thrown) {
       throw new LeaseLostError(`RabbitMQ ack of message ${this.id} failed: ${coerceError(thrown).message} (the broker redelivers it)`, { cause: thrown });
     }
@@ -141,7 +142,7 @@ export class AmqpDelivery implements Delivery {
         throw new SourceError(`RabbitMQ republish of message ${this.id} for attempt ${this.attempt + 1} failed: ${coerceError(thrown).message}; requeued it unchanged`, { cause: thrown });
       }
       if (!this.link.alive) throw this.#lostError(" after its retry copy was confirmed; the broker redelivers the original too");
-      this.link.channel.ack(this.message);
+      await this.link.settlements.ack(this.message);
     } catch (thrown) {
       if (thrown instanceof LeaseLostError || thrown instanceof SourceError) throw thrown;
       throw new LeaseLostError(`RabbitMQ fail of message ${this.id}: ${coerceError(thrown).message}`, { cause: thrown });
@@ -192,7 +193,7 @@ export class AmqpDelivery implements Delivery {
 
   #nack(requeue: boolean): void {
     try {
-      this.link.channel.nack(this.message, false, requeue);
+      this.link.settlements.nack(this.message, requeue);
     } catch {
       // The channel closed meanwhile: the broker has the message back either way.
     }

@@ -207,6 +207,8 @@ export class AmqpSource implements Source {
   }
 
   #onMessage(link: Link, message: ConsumeMessage | null): void {
+    // Every tag is recorded, even one left unsettled here: a multiple ack must never sweep it up.
+    if (message) link.settlements.delivered(message);
     if (link !== this.#link || !link.alive) return;
     if (message === null) {
       // basic.cancel from the broker: the queue was deleted (or this consumer removed) under us.

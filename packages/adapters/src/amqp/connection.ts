@@ -3,6 +3,7 @@ import { coerceError } from "@quiesce/sdk";
 import { expired, withBound } from "@quiesce/sdk/source-kit";
 import type { AmqplibModule } from "./load.js";
 import { redact } from "./options.js";
+import { Settlements } from "./settlements.js";
 
 /** Closing on a dead or stuck broker must not hold the drain: each close is bounded. */
 const closeBoundMs = 2_000;
@@ -30,6 +31,8 @@ export class Link {
   readonly connection: ChannelModel;
   readonly channel: ConfirmChannel;
   readonly owned: boolean;
+  /** The channel's delivery tags and its coalesced acks. */
+  readonly settlements: Settlements;
   #closeReason: Error | null = null;
   #detach: () => void = () => undefined;
 
@@ -37,6 +40,7 @@ export class Link {
     this.connection = connection;
     this.channel = channel;
     this.owned = owned;
+    this.settlements = new Settlements(channel);
   }
 
   /** The frame_max the connection negotiated, in bytes: one frame holds all of a message's properties. */
@@ -84,6 +88,7 @@ export class Link {
     const lose = (reason: Error): void => {
       if (this.#closeReason) return;
       this.#closeReason = reason;
+      this.settlements.close(reason);
       events.closed(this, reason);
     };
     // An 'error' comes before its 'close' and says why; without a listener amqplib's emitters
@@ -118,7 +123,10 @@ export class Link {
   async close(): Promise<Error[]> {
     const errors: Error[] = [];
     const wasAlive = this.alive;
+    // Acks asked for before the close go out ahead of it.
+    if (wasAlive) this.settlements.flush();
     this.#closeReason ??= new Error("the source closed the link");
+    this.settlements.close(this.#closeReason);
     this.#detach();
     if (wasAlive) {
       await bounded(this.channel.close(), closeBoundMs, () => `channel close did not finish within ${closeBoundMs} ms`).catch((thrown: unknown) => {

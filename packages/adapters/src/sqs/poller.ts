@@ -38,9 +38,38 @@ export class Poller {
   /** FIFO group → the delivery of it that is out with the runtime. */
   readonly #busyGroups = new Map<string, SqsDelivery>();
   #waiters: (() => void)[] = [];
+  /** The worker's concurrency, once start() told the source; null: size polls by what receive() asks. */
+  #capacity: number | null = null;
+  /** Handed out and not yet being settled: the jobs that still occupy a slot for a while. */
+  readonly #running = new Set<SqsDelivery>();
+  /** Messages the polls in flight ask for. */
+  #covered = 0;
+  #aheadScheduled = false;
 
   constructor(ctx: PollerContext) {
     this.#ctx = ctx;
+  }
+
+  /** The worker runs up to `concurrency` jobs at once. */
+  setCapacity(concurrency: number): void {
+    this.#capacity = concurrency;
+  }
+
+  /**
+   * A handed-out job finished and its settle (a delete, mostly) began: its slot frees as soon as
+   * that call answers. Once a full poll's worth of slots is about to free, the next poll goes out
+   * now, alongside the settles, instead of one round trip after them.
+   */
+  finishing(delivery: SqsDelivery): void {
+    if (!this.#running.delete(delivery) || this.#aheadScheduled || this.#closed || this.#capacity === null) return;
+    // Once a turn, after the settles of this turn went out (the batcher sends them on setImmediate too).
+    this.#aheadScheduled = true;
+    setImmediate(() => {
+      this.#aheadScheduled = false;
+      if (this.#closed || this.#capacity === null) return;
+      const room = this.#room(0);
+      if (room - this.#covered >= Math.min(sqsLimits.maxBatch, this.#capacity)) this.#topUp(room);
+    });
   }
 
   async take(max: number, signal: AbortSignal): Promise<SqsDelivery[]> {
@@ -49,6 +78,7 @@ export class Poller {
       const picked = this.#pick(max);
       if (picked.length > 0) {
         const usable = await this.#freshen(picked);
+        for (const delivery of usable) this.#running.add(delivery);
         if (usable.length > 0) return usable;
         continue;
       }
@@ -57,7 +87,7 @@ export class Poller {
         this.#error = null;
         throw error;
       }
-      this.#topUp(max);
+      this.#topUp(this.#room(max));
       await this.#changed(signal);
     }
   }
@@ -76,6 +106,7 @@ export class Poller {
 
   /** A handed-out message was settled or lost: its group may move on (or, FIFO, must hand back what waits behind it). */
   settled(delivery: SqsDelivery, keepsGroupOrder: boolean): void {
+    this.#running.delete(delivery);
     const group = delivery.groupId;
     if (group !== undefined) {
       if (this.#busyGroups.get(group) === delivery) this.#busyGroups.delete(group);
@@ -135,6 +166,8 @@ export class Poller {
    */
   async #freshen(picked: SqsDelivery[]): Promise<SqsDelivery[]> {
     const now = Date.now();
+    // Mostly all fresh (just received): no promise per message then.
+    if (picked.every((d) => d.clock.remainingMs(now) >= this.#ctx.leaseMs / 2)) return picked;
     const seconds = Math.ceil(this.#ctx.leaseMs / 1000);
     const checked = await Promise.all(
       picked.map(async (delivery) => {
@@ -151,17 +184,26 @@ export class Poller {
     return usable;
   }
 
-  /** Keep polls in flight for `max` messages, at most 10 a poll. */
-  #topUp(max: number): void {
-    let covered = [...this.#polls.values()].reduce((sum, n) => sum + n, 0);
-    while (covered < max) {
-      const size = this.#ctx.batchSize ?? Math.min(sqsLimits.maxBatch, max - covered);
+  /**
+   * How many messages the worker can start soon: its free slots, counting those of jobs whose
+   * settle is under way (the runtime lets go of them when it answers), less what is held here.
+   * Never less than `asked`, the slots the runtime has free now.
+   */
+  #room(asked: number): number {
+    if (this.#capacity === null) return asked;
+    return Math.max(asked, this.#capacity - this.#running.size - this.#buffer.length);
+  }
+
+  /** Keep polls in flight for `want` messages, at most 10 a poll. */
+  #topUp(want: number): void {
+    while (this.#covered < want) {
+      const size = this.#ctx.batchSize ?? Math.min(sqsLimits.maxBatch, want - this.#covered);
       this.#startPoll(size);
-      covered += size;
     }
   }
 
   #startPoll(size: number): void {
+    this.#covered += size;
     const signal = this.#abort.signal;
     const poll = this.#ctx.poll(size, signal).then(
       (deliveries) => {
@@ -173,6 +215,7 @@ export class Poller {
     );
     const tracked = poll.finally(() => {
       this.#polls.delete(tracked);
+      this.#covered -= size;
       this.#notify();
     });
     this.#polls.set(tracked, size);

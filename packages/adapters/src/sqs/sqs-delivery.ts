@@ -24,6 +24,8 @@ export interface DeliveryHost {
   resend(message: Message, attributes: Record<string, MessageAttributeValue>, delaySeconds: number): Promise<void>;
   /** A lease was renewed (FIFO: the messages held behind it in its group are renewed with it). */
   extended(delivery: SqsDelivery, seconds: number): void;
+  /** The job is done and its settle is under way: its slot frees once that call answers. */
+  finishing(delivery: SqsDelivery): void;
   /** The delivery was settled, or given up as lost (FIFO: its group may move on). */
   settled(delivery: SqsDelivery, how: SettledBy | "lost"): void;
 }
@@ -59,7 +61,7 @@ export class SqsDelivery implements Delivery {
   /** The latest checkpoint of this run, carried by the copy a release re-sends. */
   #checkpoint: string | undefined;
   /** The extension in flight: a settle waits for it, so an extend can never land after a release. */
-  #extending: Promise<unknown> = Promise.resolve();
+  #extending: Promise<unknown> | null = null;
 
   constructor(message: Message, clock: LeaseClock, host: DeliveryHost, decode: (body: string) => unknown) {
     const carried = readCarried(message);
@@ -137,12 +139,15 @@ export class SqsDelivery implements Delivery {
 
   async ack(): Promise<void> {
     this.#claim("ack");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
     try {
       if (this.clock.lapsed(Date.now())) throw this.#lost("its visibility ran out before the delete; the message is not deleted by this worker");
       let outcome: EntryOutcome;
       try {
-        outcome = await this.#host.remove(this.#handle);
+        const removing = this.#host.remove(this.#handle);
+        // Queued first: the delete, which frees the slot, goes out ahead of the next poll.
+        this.#host.finishing(this);
+        outcome = await removing;
       } catch (thrown) {
         throw sqsError("DeleteMessage", `message ${this.id}`, thrown);
       }
@@ -156,7 +161,8 @@ export class SqsDelivery implements Delivery {
     const delayMs = options?.delayMs ?? 0;
     if (!(delayMs >= 0 && Number.isFinite(delayMs))) throw new RangeError(`SQS source release(): delayMs must be a finite number of ms >= 0, got ${delayMs}`);
     this.#claim("release");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
+    this.#host.finishing(this);
     try {
       // After a lapse the message is back on the queue already, or with its next holder.
       if (this.clock.lapsed(Date.now())) return;
@@ -172,7 +178,8 @@ export class SqsDelivery implements Delivery {
 
   async fail(_error: Error): Promise<void> {
     this.#claim("fail");
-    await this.#extending;
+    if (this.#extending) await this.#extending;
+    this.#host.finishing(this);
     try {
       if (this.clock.lapsed(Date.now())) return;
       const { maxReceiveCount, backoff } = this.#host;

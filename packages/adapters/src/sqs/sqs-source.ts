@@ -1,7 +1,7 @@
 import type { Message, MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import { IllegalStateError, SourceError, coerceError } from "@quiesce/sdk";
 import { expired, withBound } from "@quiesce/sdk/source-kit";
-import type { Delivery, QueueDepth, Source } from "@quiesce/sdk";
+import type { Delivery, QueueDepth, Source, SourceStartContext } from "@quiesce/sdk";
 import { Batcher, type EntryOutcome } from "./batcher.js";
 import { sqsError } from "./errors.js";
 import { LeaseClock } from "./lease-clock.js";
@@ -31,8 +31,12 @@ type State = "created" | "running" | "paused" | "stopped";
 /** Longest stop() waits for batched deletes and visibility changes still in flight. */
 const settleBoundMs = 5_000;
 
-/** The system attributes each receive asks for: the receive count is `attempt`, the group gates FIFO. */
-const systemAttributes = ["ApproximateReceiveCount", "MessageGroupId"] as const;
+/**
+ * The system attributes each receive asks for: the receive count is `attempt`, the group gates
+ * FIFO (a standard queue has none, and each attribute asked for is parsed on every message).
+ */
+const standardAttributes = ["ApproximateReceiveCount"] as const;
+const fifoAttributes = ["ApproximateReceiveCount", "MessageGroupId"] as const;
 
 /**
  * A {@link Source} over one SQS queue: ReceiveMessage long polls (cut short by the drain),
@@ -47,6 +51,8 @@ export class SqsSource implements Source {
   #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #ownedClient: SQSClient | null = null;
+  /** The worker's concurrency (from start()): how many messages it can start soon. */
+  #concurrency: number | null = null;
   readonly #host: DeliveryHost & { maxReceiveCount: number | null };
 
   constructor(options: ResolvedSqsOptions) {
@@ -63,13 +69,16 @@ export class SqsSource implements Source {
       remove: (handle) => parts().deletes.add(handle),
       resend: (message, attributes, delaySeconds) => this.#resend(message, attributes, delaySeconds),
       extended: (delivery, seconds) => parts().poller.renewGroup(delivery.groupId, seconds),
+      finishing: (delivery) => parts().poller.finishing(delivery),
       settled: (delivery, how) => parts().poller.settled(delivery, how === "ack"),
     };
   }
 
-  start(): Promise<void> {
+  start(context?: SourceStartContext): Promise<void> {
     if (this.#state === "stopped") return Promise.reject(new IllegalStateError(`SQS source "${this.name}": start() after stop()`));
+    this.#concurrency = context?.concurrency ?? this.#concurrency;
     if (this.#parts) {
+      if (this.#concurrency !== null) this.#parts.poller.setCapacity(this.#concurrency);
       if (this.#state === "paused") {
         this.#state = "running";
         this.#parts.poller.reopen();
@@ -153,6 +162,7 @@ export class SqsSource implements Source {
       batchSize: options.batchSize,
       leaseMs: this.leaseMs,
     });
+    if (this.#concurrency !== null) poller.setCapacity(this.#concurrency);
     this.#parts = { sqs, client, deletes, visibility, poller };
     if (this.#state === "created") this.#state = "running";
     else if (this.#state === "paused") await poller.close();
@@ -172,7 +182,7 @@ export class SqsSource implements Source {
           // Asked for on every receive, whatever the queue's default: the lease the runtime
           // renews, and the bound on the orphan window of an aborted poll.
           VisibilityTimeout: options.visibilityTimeoutSeconds,
-          MessageSystemAttributeNames: [...systemAttributes],
+          MessageSystemAttributeNames: [...(options.fifo ? fifoAttributes : standardAttributes)],
           // A re-send (a release with a checkpoint, or releaseMode "resend") copies them, and
           // reads the quiesce.* ones; FIFO queues never re-send.
           ...(options.fifo ? {} : { MessageAttributeNames: ["All"] }),
@@ -233,10 +243,13 @@ export class SqsSource implements Source {
   }
 }
 
+const done: EntryOutcome = Object.freeze({ ok: true });
+const missingEntry: EntryOutcome = Object.freeze({ ok: false, code: "MissingEntry", message: "the batch answer left this entry out" });
+
 /** One outcome per entry, from a *Batch answer's Successful / Failed lists (Ids are the entry indexes). */
 function outcomes(count: number, successful: readonly { Id?: string | undefined }[] | undefined, failed: readonly { Id?: string | undefined; Code?: string | undefined; Message?: string | undefined }[] | undefined): EntryOutcome[] {
-  const result: EntryOutcome[] = Array.from({ length: count }, () => ({ ok: false, code: "MissingEntry", message: "the batch answer left this entry out" }));
-  for (const entry of successful ?? []) result[Number(entry.Id)] = { ok: true };
+  const result: EntryOutcome[] = new Array<EntryOutcome>(count).fill(missingEntry);
+  for (const entry of successful ?? []) result[Number(entry.Id)] = done;
   for (const entry of failed ?? []) result[Number(entry.Id)] = { ok: false, code: entry.Code ?? "", message: entry.Message ?? "" };
   return result;
 }

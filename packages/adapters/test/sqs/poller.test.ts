@@ -70,3 +70,43 @@ describe("Poller (FIFO group gate)", () => {
     expect(await p.take(1, signal())).toEqual([]);
   });
 });
+
+describe("Poller (polls sized to the slots about to free)", () => {
+  const batch = (prefix: string, n: number): SqsDelivery[] => Array.from({ length: n }, (_, i) => delivery(`${prefix}${i}`));
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it("once a full poll's worth of jobs is settling, the next poll goes out before the runtime asks, and never for more than those slots", async () => {
+    const first = batch("a", 10);
+    const { p, log } = poller([first, batch("b", 10)]);
+    p.setCapacity(10);
+    const taken = await p.take(10, signal());
+    expect(taken).toHaveLength(10);
+    // Five settling: five slots about to free, not a full poll's worth.
+    for (const d of taken.slice(0, 5)) p.finishing(d);
+    await turn();
+    expect(log).toEqual(["poll 10"]);
+    for (const d of taken.slice(5)) p.finishing(d);
+    await turn();
+    expect(log).toEqual(["poll 10", "poll 10"]);
+    // The runtime asks once the settles answered: the poll is already in flight (or back), no third one.
+    for (const d of taken) p.settled(d, true);
+    expect(ids(await p.take(10, signal()))).toEqual(Array.from({ length: 10 }, (_, i) => `b${i}`));
+    expect(log).toEqual(["poll 10", "poll 10"]);
+  });
+
+  it("without the worker's concurrency, or once closed, nothing is polled ahead", async () => {
+    const unsized = poller([batch("a", 10)]);
+    const taken = await unsized.p.take(10, signal());
+    for (const d of taken) unsized.p.finishing(d);
+    await turn();
+    expect(unsized.log).toEqual(["poll 10"]);
+
+    const closing = poller([batch("c", 10)]);
+    closing.p.setCapacity(10);
+    const held = await closing.p.take(10, signal());
+    await closing.p.close();
+    for (const d of held) closing.p.finishing(d);
+    await turn();
+    expect(closing.log).toEqual(["poll 10"]);
+  });
+});

@@ -18,6 +18,7 @@ function host(overrides: Partial<DeliveryHost> = {}) {
     remove: async (handle) => (calls.push(`delete ${handle}`), ok),
     resend: async (message, attributes, delay) => void calls.push(`send ${message.Body} ${delay}${carried(attributes)}`),
     extended: () => undefined,
+    finishing: () => undefined,
     settled: (_d, how) => void calls.push(`settled ${how}`),
     ...overrides,
   };
