@@ -29,8 +29,8 @@ export interface JobRunnerContext {
   emit<K extends keyof WorkerEvents>(name: K, payload: WorkerEvents[K]): void;
   /** `ctx.resources` for one job. */
   resources?(ctx: JobContext & ResourceJob): Readonly<Record<string, unknown>>;
-  /** A job started (the worker becomes busy). */
-  started(): void;
+  /** A job started at `now` (epoch ms; the worker becomes busy). */
+  started(now: number): void;
   /** A job left the in-flight set (the worker may become idle, a slot is free). */
   finished(): void;
 }
@@ -101,7 +101,7 @@ export class JobRunner {
     const ctx = this.#ctx;
     job.startedAt = now;
     ctx.inFlight.markStarted();
-    ctx.started();
+    ctx.started(now);
     ctx.emit("job:started", { id: delivery.id, attempt: delivery.attempt });
     // No outcome object per job: the value, or the error (coerceError always gives an Error).
     let value: unknown;
