@@ -151,10 +151,8 @@ export class BusyHysteresis {
         return { phase: "draining", cost: 0 };
       case "busy":
       case "tail": {
-        const spellMs = now - this.#since;
-        const next = nextCostChangeAfter(spellMs, this.#costStepMs);
-        this.#costChangeAt = next === undefined ? Infinity : this.#since + next;
-        return { phase: "busy", cost: deletionCost(spellMs, this.#costStepMs) };
+        this.#costChangeAt = this.#costChangeAfter(now);
+        return { phase: "busy", cost: deletionCost(now - this.#since, this.#costStepMs) };
       }
       default:
         return { phase: "idle", cost: 0 };
@@ -170,13 +168,20 @@ export class BusyHysteresis {
       case "tail":
         return this.#idleSince + this.#quietMs;
       case "busy": {
-        const next = nextCostChangeAfter(now - this.#since, this.#costStepMs);
-        return next === undefined ? undefined : this.#since + next;
+        // Known since the last read, as long as it has not passed: no log2 on every flip.
+        if (now >= this.#costChangeAt) this.#costChangeAt = this.#costChangeAfter(now);
+        return this.#costChangeAt === Infinity ? undefined : this.#costChangeAt;
       }
       default:
         // idle and draining stay; in a pause only the next observe() decides.
         return undefined;
     }
+  }
+
+  /** Epoch ms of the next deletion-cost change after `now` in the current spell, Infinity once capped. */
+  #costChangeAfter(now: number): number {
+    const next = nextCostChangeAfter(now - this.#since, this.#costStepMs);
+    return next === undefined ? Infinity : this.#since + next;
   }
 
   #advance(now: number): void {

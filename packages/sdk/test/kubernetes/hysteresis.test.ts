@@ -176,4 +176,19 @@ describe("BusyHysteresis", () => {
       expect(fast.flip("busy", now + 1)).toBe(false);
     }
   });
+
+  it("nextChangeAt() of a busy spell follows each cost step, whether or not read() was asked in between", () => {
+    const h = new BusyHysteresis({ busyAfterMs: 0, quietMs: 400, costStepMs: 30 });
+    h.observe("busy", 0);
+    expect(h.nextChangeAt(0)).toBe(30);
+    expect(h.nextChangeAt(10)).toBe(30);
+    expect(h.nextChangeAt(31)).toBe(60);
+    expect(h.flip("idle", 40)).toBe(true);
+    expect(h.flip("busy", 41)).toBe(true);
+    expect(h.nextChangeAt(61)).toBe(120);
+    // The cost step at 120 is crossed: the flip declines and observe() takes it.
+    expect(h.flip("idle", 125)).toBe(false);
+    h.observe("idle", 125);
+    expect(h.read(125)).toEqual({ phase: "busy", cost: 8 });
+  });
 });
