@@ -23,6 +23,8 @@
  *   BENCH_REPS=5 BENCH_JOBS=20000 node bench/bullmq.mjs
  *   REDIS_SERVER_BIN=/path/to/redis-server node bench/bullmq.mjs
  *   BENCH_CONCURRENCY=1 node bench/bullmq.mjs --hog    (one concurrency; a busy-loop process beside it)
+ *   QUIESCE_BENCH_SDK=/tmp/b/packages/sdk/dist/index.js QUIESCE_BENCH_ADAPTERS=/tmp/b/packages/adapters/dist/bullmq/index.js \
+ *     node bench/bullmq.mjs                       (another build of both packages)
  *
  * Markdown goes to stdout; progress to stderr.
  */
@@ -42,8 +44,15 @@ const { Redis } = require("ioredis");
 let sdk;
 let adapter;
 try {
-  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
-  adapter = await import(new URL("../packages/adapters/dist/bullmq/index.js", import.meta.url).href);
+  // QUIESCE_BENCH_SDK / QUIESCE_BENCH_ADAPTERS point at other builds (before/after a change); the
+  // adapters' copy must import the same SDK build (its node_modules/@quiesce/sdk) for a fair pair.
+  const here = `file://${process.cwd()}/`;
+  const sdkUrl = process.env.QUIESCE_BENCH_SDK ? new URL(process.env.QUIESCE_BENCH_SDK, here) : new URL("../packages/sdk/dist/index.js", import.meta.url);
+  const adapterUrl = process.env.QUIESCE_BENCH_ADAPTERS
+    ? new URL(process.env.QUIESCE_BENCH_ADAPTERS, here)
+    : new URL("../packages/adapters/dist/bullmq/index.js", import.meta.url);
+  sdk = await import(sdkUrl.href);
+  adapter = await import(adapterUrl.href);
 } catch (error) {
   process.stderr.write(`bullmq bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
   process.exit(1);
@@ -191,6 +200,9 @@ async function main() {
     `${fmt(JOBS)} jobs per run, median of ${REPS} runs per mode (order rotated between runs, after a warm-up), one Redis on loopback.`,
     `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${os.platform()} ${os.release()}; ${hogs.count ? `${hogs.count} CPU hog process(es) spinning beside the bench` : "no CPU hog"}.`,
     `Load at the start: ${loadAtStart}.`,
+    ...(process.env.QUIESCE_BENCH_SDK || process.env.QUIESCE_BENCH_ADAPTERS
+      ? [`Builds: SDK ${process.env.QUIESCE_BENCH_SDK ?? "this tree"}, adapters ${process.env.QUIESCE_BENCH_ADAPTERS ?? "this tree"}.`]
+      : []),
     "",
     "| concurrency | raw bullmq Worker, jobs/s | quiesce + createBullmqSource, jobs/s | **quiesce / raw** (median, best) | source only, jobs/s | CPU µs/job raw / source only / quiesce |",
     "|---:|---:|---:|---:|---:|---:|",

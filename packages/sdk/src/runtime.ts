@@ -88,7 +88,7 @@ export class WorkerRuntime {
       leases: () => this.#leases,
       emit,
       resources: (ctx) => handlesFor(this.#resources, ctx),
-      started: () => void this.#lifecycle.tryTransition("busy", "job started"),
+      started: (now) => void this.#lifecycle.tryTransition("busy", "job started", now),
       finished: () => {
         if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
       },

@@ -104,12 +104,18 @@ export class BullmqSource implements Source {
     if (connection.client.status !== "ready") throw this.#disconnected(connection);
     let jobs: Job[];
     try {
-      jobs = await fetcher.take(max, signal);
+      const taken = fetcher.take(max, signal);
+      jobs = Array.isArray(taken) ? taken : await taken;
     } catch (thrown) {
       if (thrown instanceof SourceError) throw thrown;
       throw new SourceError(`BullMQ getNextJob failed on queue "${this.name}": ${coerceError(thrown).message}`, { cause: thrown });
     }
-    return jobs.map((job) => new BullmqDelivery(job, job.token ?? "", this.#host, worker.decodeErrorOf(job)));
+    const deliveries: Delivery[] = new Array<Delivery>(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as Job;
+      deliveries[i] = new BullmqDelivery(job, job.token ?? "", this.#host, worker.decodeErrorOf(job));
+    }
+    return deliveries;
   }
 
   #disconnected(connection: MainConnection): SourceError {
@@ -220,8 +226,12 @@ export class BullmqSource implements Source {
     const { worker, fetcher } = this.#require();
     try {
       const job = await worker.adopt(next, token);
-      const usable = job ? await this.#screen(job, token) : undefined;
-      if (usable) await fetcher.hold(usable);
+      // No further await on the common path (a job to run): this runs once per job.
+      const usable = job?.deferredFailure ? await this.#screen(job, token) : job;
+      if (usable) {
+        const released = fetcher.hold(usable);
+        if (released) await released;
+      }
     } catch (thrown) {
       // The ack itself succeeded. The next job stays locked and unrenewed; BullMQ's stalled-job
       // check hands it out again after the lock expires.

@@ -49,10 +49,17 @@ export class Fetcher {
     this.#staleMs = Math.max(1, Math.floor(ctx.leaseMs / 4));
   }
 
-  async take(max: number, signal: AbortSignal): Promise<Job[]> {
+  /** Held jobs at once (no promise: the common case, an ack fetched the job); else waits for them. */
+  take(max: number, signal: AbortSignal): Job[] | Promise<Job[]> {
+    if (this.#held.length > 0 && !this.#closed && !signal.aborted) return this.#splice(max);
+    return this.#wait(max, signal);
+  }
+
+  /** Up to `max` jobs: held ones, or the next fetch's; [] once closed, aborted or the poll ended empty. */
+  async #wait(max: number, signal: AbortSignal): Promise<Job[]> {
     for (;;) {
       if (this.#closed || signal.aborted) return [];
-      if (this.#held.length > 0) return this.#held.splice(0, max).map((held) => held.job);
+      if (this.#held.length > 0) return this.#splice(max);
       if (this.#failure !== null) {
         const failure = this.#failure;
         this.#failure = null;
@@ -65,15 +72,16 @@ export class Fetcher {
     }
   }
 
-  /** Hold a locked job for the next take(); once closed, hand it straight back. Never rejects. */
-  async hold(job: Job): Promise<void> {
-    if (this.#closed) {
-      await this.#releaseAll([{ job, at: 0 }]);
-      return;
-    }
+  /**
+   * Hold a locked job for the next take(); once closed, hand it straight back, and return that
+   * hand-back (which never rejects). Synchronous when held: this runs once per job.
+   */
+  hold(job: Job): Promise<void> | undefined {
+    if (this.#closed) return this.#releaseAll([{ job, at: 0 }]);
     this.#held.push({ job, at: Date.now() });
     this.#armSweep();
     for (const wake of this.#waiters) wake();
+    return undefined;
   }
 
   /** Stop holding: release everything held, interrupt a blocking fetch, send later arrivals back. */
@@ -133,6 +141,13 @@ export class Fetcher {
       signal.addEventListener("abort", onChange, { once: true });
       void fetch.then(() => finish(true));
     });
+  }
+
+  #splice(max: number): Job[] {
+    const taken = this.#held.splice(0, max);
+    const jobs: Job[] = new Array<Job>(taken.length);
+    for (let i = 0; i < taken.length; i++) jobs[i] = (taken[i] as Held).job;
+    return jobs;
   }
 
   async #releaseAll(held: Held[]): Promise<void> {

@@ -2,12 +2,19 @@ import type { Logger } from "../logger.js";
 
 type Listener<T> = (payload: T) => void;
 
+/** One event's listeners: the set that decides membership, and an array to walk it cheaply. */
+interface Listeners {
+  readonly set: Set<Listener<never>>;
+  /** The set as an array, rebuilt on the first emit after a change; null until then. */
+  list: Listener<never>[] | null;
+}
+
 /**
  * A small typed emitter. Listeners run synchronously in order; one that throws is logged and
  * never breaks the loop that emitted.
  */
 export class TypedEmitter<Events extends object> {
-  readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+  readonly #listeners = new Map<keyof Events, Listeners>();
   readonly #logger: () => Logger;
 
   constructor(logger: () => Logger) {
@@ -15,24 +22,29 @@ export class TypedEmitter<Events extends object> {
   }
 
   on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) this.#listeners.set(name, (set = new Set()));
-    set.add(listener as Listener<never>);
+    let entry = this.#listeners.get(name);
+    if (!entry) this.#listeners.set(name, (entry = { set: new Set(), list: null }));
+    entry.set.add(listener as Listener<never>);
+    entry.list = null;
     return () => this.off(name, listener);
   }
 
   off<K extends keyof Events>(name: K, listener: Listener<Events[K]>): void {
-    this.#listeners.get(name)?.delete(listener as Listener<never>);
+    const entry = this.#listeners.get(name);
+    if (entry?.set.delete(listener as Listener<never>)) entry.list = null;
   }
 
   emit<K extends keyof Events>(name: K, payload: Events[K]): void {
-    const set = this.#listeners.get(name);
-    if (!set || set.size === 0) return;
-    // Iterating the live Set (no copy per emit: this runs several times per job); a listener
-    // removed meanwhile is skipped.
-    for (const listener of set) {
+    const entry = this.#listeners.get(name);
+    if (!entry || entry.set.size === 0) return;
+    // Walked by index, with neither a copy nor an iterator per emit: this runs several times per
+    // job. A listener removed meanwhile is skipped; one added meanwhile hears the next emit.
+    const list = (entry.list ??= [...entry.set]);
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i] as Listener<Events[K]>;
+      if (entry.list !== list && !entry.set.has(listener as Listener<never>)) continue;
       try {
-        (listener as Listener<Events[K]>)(payload);
+        listener(payload);
       } catch (error) {
         this.#logger().error({ err: error, event: String(name) }, "event listener threw");
       }

@@ -33,24 +33,15 @@ export interface Reading {
 export const DEFAULT_QUIET_MS = 200;
 
 /**
- * Where the current spell stands; the one field the machine keeps.
+ * Where the current spell stands (with `since` and `idleSince`, the machine's only state).
  * - `idle`: no spell.
- * - `young`: a job runs, the spell is younger than `busyAfterMs` (not reported yet).
- * - `pause`: a young spell with no job running; a job within `quietMs` resumes it.
+ * - `young`: a job runs, the spell (since `since`) is younger than `busyAfterMs` (not reported yet).
+ * - `pause`: a young spell with no job running; a job within `quietMs` of `idleSince` resumes it.
  * - `busy`: a job runs and the spell is reported busy since `since`.
  * - `tail`: a reported spell with no job running; busy until `quietMs` after `idleSince`.
  * - `draining`: for good.
  */
-type Spell =
-  | { readonly kind: "idle" }
-  | { readonly kind: "young"; readonly since: number }
-  | { readonly kind: "pause"; readonly since: number; readonly idleSince: number }
-  | { readonly kind: "busy"; readonly since: number }
-  | { readonly kind: "tail"; readonly since: number; readonly idleSince: number }
-  | { readonly kind: "draining" };
-
-const IDLE: Spell = { kind: "idle" };
-const DRAINING: Spell = { kind: "draining" };
+type Spell = "idle" | "young" | "pause" | "busy" | "tail" | "draining";
 
 /**
  * Turns the worker's idle⇄busy flips into what the pod should say, asymmetrically:
@@ -67,13 +58,23 @@ export class BusyHysteresis {
   readonly #quietMs: number;
   readonly #costStepMs: number;
   readonly #withdrawUnshown: boolean;
-  #spell: Spell = IDLE;
+  // Plain fields, not an object per spell: a steady stream flips idle ⇄ busy twice per job.
+  #spell: Spell = "idle";
+  #since = 0;
+  #idleSince = 0;
+  /** While reported busy: when the deletion cost next changes (Infinity once capped). */
+  #costChangeAt = Infinity;
 
   constructor(options: HysteresisOptions) {
     this.#busyAfterMs = options.busyAfterMs;
     this.#quietMs = options.quietMs;
     this.#costStepMs = options.costStepMs ?? COST_STEP_MS;
     this.#withdrawUnshown = options.withdrawUnshown ?? false;
+  }
+
+  /** Whether {@link observe} reads its `shown` argument (so a caller can skip working it out). */
+  get readsShown(): boolean {
+    return this.#withdrawUnshown;
   }
 
   /**
@@ -84,34 +85,75 @@ export class BusyHysteresis {
     // Settle what happened up to now under the old state first: a late event must not rewrite history.
     this.#advance(now);
     const spell = this.#spell;
-    if (spell.kind === "draining") return;
+    if (spell === "draining") return;
     if (state === "draining" || state === "stopped") {
-      this.#spell = DRAINING;
+      this.#spell = "draining";
       return;
     }
     if (state === "busy") {
-      if (spell.kind === "idle") this.#spell = { kind: "young", since: now };
-      else if (spell.kind === "pause") this.#spell = { kind: "young", since: spell.since };
-      else if (spell.kind === "tail") this.#spell = { kind: "busy", since: spell.since };
+      if (spell === "idle") {
+        this.#spell = "young";
+        this.#since = now;
+      } else if (spell === "pause") this.#spell = "young";
+      else if (spell === "tail") this.#spell = "busy";
       this.#advance(now);
       return;
     }
-    if (spell.kind === "young") this.#spell = { kind: "pause", since: spell.since, idleSince: now };
-    else if (spell.kind === "busy") {
-      this.#spell = this.#withdrawUnshown && !shown ? IDLE : { kind: "tail", since: spell.since, idleSince: now };
+    if (spell === "young") {
+      this.#spell = "pause";
+      this.#idleSince = now;
+    } else if (spell === "busy") {
+      if (this.#withdrawUnshown && !shown) this.#spell = "idle";
+      else {
+        this.#spell = "tail";
+        this.#idleSince = now;
+      }
+    }
+  }
+
+  /**
+   * The flip of a steady stream, cheaply: an idle ⇄ busy switch at `now` that neither starts nor
+   * ends a spell, nor crosses the busy mark or a cost step, so that {@link read} says what it said
+   * before. Applied (as {@link observe} would) and true; false, with nothing changed, for every
+   * other case, which the caller then feeds to observe().
+   */
+  flip(to: WorkerState, now: number): boolean {
+    switch (this.#spell) {
+      case "young":
+        if (to !== "idle" || now - this.#since >= this.#busyAfterMs) return false;
+        this.#spell = "pause";
+        this.#idleSince = now;
+        return true;
+      case "pause":
+        if (to !== "busy" || now - this.#idleSince >= this.#quietMs || now - this.#since >= this.#busyAfterMs) return false;
+        this.#spell = "young";
+        return true;
+      case "busy":
+        // With withdrawUnshown the end of a job needs to know what the pod shows: observe() it.
+        if (to !== "idle" || this.#withdrawUnshown || now >= this.#costChangeAt) return false;
+        this.#spell = "tail";
+        this.#idleSince = now;
+        return true;
+      case "tail":
+        if (to !== "busy" || now - this.#idleSince >= this.#quietMs || now >= this.#costChangeAt) return false;
+        this.#spell = "busy";
+        return true;
+      default:
+        return false;
     }
   }
 
   /** What the pod should say at `now`. */
   read(now: number): Reading {
     this.#advance(now);
-    const spell = this.#spell;
-    switch (spell.kind) {
+    switch (this.#spell) {
       case "draining":
         return { phase: "draining", cost: 0 };
       case "busy":
-      case "tail":
-        return { phase: "busy", cost: deletionCost(now - spell.since, this.#costStepMs) };
+      case "tail": {
+        this.#costChangeAt = this.#costChangeAfter(now);
+        return { phase: "busy", cost: deletionCost(now - this.#since, this.#costStepMs) };
+      }
       default:
         return { phase: "idle", cost: 0 };
     }
@@ -120,15 +162,15 @@ export class BusyHysteresis {
   /** The next time {@link read} can change without a new observation, or undefined. */
   nextChangeAt(now: number): number | undefined {
     this.#advance(now);
-    const spell = this.#spell;
-    switch (spell.kind) {
+    switch (this.#spell) {
       case "young":
-        return spell.since + this.#busyAfterMs;
+        return this.#since + this.#busyAfterMs;
       case "tail":
-        return spell.idleSince + this.#quietMs;
+        return this.#idleSince + this.#quietMs;
       case "busy": {
-        const next = nextCostChangeAfter(now - spell.since, this.#costStepMs);
-        return next === undefined ? undefined : spell.since + next;
+        // Known since the last read, as long as it has not passed: no log2 on every flip.
+        if (now >= this.#costChangeAt) this.#costChangeAt = this.#costChangeAfter(now);
+        return this.#costChangeAt === Infinity ? undefined : this.#costChangeAt;
       }
       default:
         // idle and draining stay; in a pause only the next observe() decides.
@@ -136,9 +178,19 @@ export class BusyHysteresis {
     }
   }
 
+  /** Epoch ms of the next deletion-cost change after `now` in the current spell, Infinity once capped. */
+  #costChangeAfter(now: number): number {
+    const next = nextCostChangeAfter(now - this.#since, this.#costStepMs);
+    return next === undefined ? Infinity : this.#since + next;
+  }
+
   #advance(now: number): void {
     const spell = this.#spell;
-    if ((spell.kind === "pause" || spell.kind === "tail") && now - spell.idleSince >= this.#quietMs) this.#spell = IDLE;
-    else if (spell.kind === "young" && now - spell.since >= this.#busyAfterMs) this.#spell = { kind: "busy", since: spell.since };
+    if ((spell === "pause" || spell === "tail") && now - this.#idleSince >= this.#quietMs) this.#spell = "idle";
+    else if (spell === "young" && now - this.#since >= this.#busyAfterMs) {
+      this.#spell = "busy";
+      // Unknown until the next read(): no flip may pass for a cheap one before that.
+      this.#costChangeAt = -Infinity;
+    }
   }
 }

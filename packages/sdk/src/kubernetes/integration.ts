@@ -208,11 +208,19 @@ class KubernetesPodIntegration implements PodIntegration {
 
   #onStateChanged(change: StateChange): void {
     if (this.#phase === "off" || this.#phase === "stopped") return;
-    const now = this.#tuning.now();
-    // Asked only when a job ends: does the pod show the busy mark (or is it on its way)?
-    this.#hysteresis.observe(change.to, now, change.to !== "idle" || this.#reporter?.shows(STATE, "busy") !== false);
-    // The p99 is not free to compute; at 1,000 jobs/s this path runs 2,000 times a second.
-    if (change.to === "idle" && now >= this.#nextGraceCheck && this.#phase === "on" && !this.#advisor.warned) {
+    // The lifecycle's own clock read: at full speed this runs twice per job, so no second one.
+    const now = change.at;
+    // The p99 is not free to compute; at 1,000 jobs/s a return to idle happens 1,000 times a second.
+    const graceCheckDue = change.to === "idle" && now >= this.#nextGraceCheck && this.#phase === "on" && !this.#advisor.warned;
+    // A flip inside a spell leaves what the pod should say as it was: at most a wake-up to move.
+    if (!graceCheckDue && this.#hysteresis.flip(change.to, now)) {
+      this.#armWake(now);
+      return;
+    }
+    // Asked only when a job ends, and only if it matters: does the pod show the busy mark (or is it on its way)?
+    const shown = change.to !== "idle" || !this.#hysteresis.readsShown || this.#reporter?.shows(STATE, "busy") !== false;
+    this.#hysteresis.observe(change.to, now, shown);
+    if (graceCheckDue) {
       this.#nextGraceCheck = now + this.#tuning.graceCheckEveryMs;
       this.#advisor.check(this.#specGraceMs);
     }
@@ -231,6 +239,12 @@ class KubernetesPodIntegration implements PodIntegration {
       const urgent = reading.phase === "draining" || (reading.phase === "idle" && this.#idleSkipsInterval);
       reporter.set(desiredAnnotations(reading.phase, cost, this.#config), urgent);
     }
+    this.#armWake(now);
+  }
+
+  /** Make sure a wake-up is due by the next time the reading can change by itself. */
+  #armWake(now: number): void {
+    if (!this.#reporter || this.#phase !== "on") return;
     const at = this.#hysteresis.nextChangeAt(now);
     if (at === undefined || (this.#wake !== undefined && this.#wakeAt <= at)) return;
     this.#clearWake();

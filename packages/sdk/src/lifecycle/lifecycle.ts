@@ -28,21 +28,24 @@ export class Lifecycle {
     return this.#since;
   }
 
-  /** Move to `to`, or throw {@link IllegalStateError} naming both states. */
-  transition(to: WorkerState, reason: string): void {
+  /**
+   * Move to `to`, or throw {@link IllegalStateError} naming both states. `at` (epoch ms) is for a
+   * caller that has just read the clock: a job start flips to busy, and a clock read costs.
+   */
+  transition(to: WorkerState, reason: string, at = Date.now()): void {
     const from = this.#state;
     if (!allowedFrom[to].includes(from)) {
       throw new IllegalStateError(`illegal worker state transition ${from} -> ${to} (${reason})`);
     }
     this.#state = to;
-    this.#since = Date.now();
-    this.#onChange({ from, to, reason, at: this.#since });
+    this.#since = at;
+    this.#onChange({ from, to, reason, at });
   }
 
   /** Like transition, but a no-op when already in `to` or when the move is not allowed from here. */
-  tryTransition(to: WorkerState, reason: string): boolean {
+  tryTransition(to: WorkerState, reason: string, at?: number): boolean {
     if (this.#state === to || !allowedFrom[to].includes(this.#state)) return false;
-    this.transition(to, reason);
+    this.transition(to, reason, at);
     return true;
   }
 }

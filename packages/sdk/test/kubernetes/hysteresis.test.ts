@@ -141,4 +141,54 @@ describe("BusyHysteresis", () => {
     expect(h.read(100).phase).toBe("busy");
     expect(h.read(500).phase).toBe("idle");
   });
+
+  it("flip() takes only switches that change no reading, and leaves the machine where observe() would", () => {
+    // Two machines fed the same random flips: one through observe() alone, one the way the pod
+    // integration feeds it (flip() first, observe() and read() only when flip() declines).
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (const withdrawUnshown of [false, true]) {
+      const tuning = { busyAfterMs: 50, quietMs: 20, costStepMs: 30, withdrawUnshown };
+      const plain = new BusyHysteresis(tuning);
+      const fast = new BusyHysteresis(tuning);
+      let shown = fast.read(0);
+      let now = 0;
+      let state: "busy" | "idle" = "idle";
+      let taken = 0;
+      for (let step = 0; step < 20_000; step++) {
+        // Mostly sub-millisecond gaps (a steady stream), now and then one past the quiet spell.
+        now += random() < 0.05 ? 25 * random() : random();
+        state = state === "idle" ? "busy" : "idle";
+        plain.observe(state, now);
+        if (fast.flip(state, now)) {
+          taken++;
+          expect(plain.read(now)).toEqual(shown);
+        } else {
+          fast.observe(state, now);
+          shown = fast.read(now);
+          expect(shown).toEqual(plain.read(now));
+        }
+        expect(fast.nextChangeAt(now)).toBe(plain.nextChangeAt(now));
+      }
+      // Most flips of a stream are the cheap kind (with withdrawUnshown, only the job starts).
+      expect(taken).toBeGreaterThan(withdrawUnshown ? 8_000 : 16_000);
+      fast.observe("draining", now);
+      expect(fast.flip("busy", now + 1)).toBe(false);
+    }
+  });
+
+  it("nextChangeAt() of a busy spell follows each cost step, whether or not read() was asked in between", () => {
+    const h = new BusyHysteresis({ busyAfterMs: 0, quietMs: 400, costStepMs: 30 });
+    h.observe("busy", 0);
+    expect(h.nextChangeAt(0)).toBe(30);
+    expect(h.nextChangeAt(10)).toBe(30);
+    expect(h.nextChangeAt(31)).toBe(60);
+    expect(h.flip("idle", 40)).toBe(true);
+    expect(h.flip("busy", 41)).toBe(true);
+    expect(h.nextChangeAt(61)).toBe(120);
+    // The cost step at 120 is crossed: the flip declines and observe() takes it.
+    expect(h.flip("idle", 125)).toBe(false);
+    h.observe("idle", 125);
+    expect(h.read(125)).toEqual({ phase: "busy", cost: 8 });
+  });
 });
