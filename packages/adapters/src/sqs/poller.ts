@@ -57,8 +57,8 @@ export class Poller {
 
   /**
    * A handed-out job finished and its settle (a delete, mostly) began: its slot frees as soon as
-   * that call answers. Once a full poll's worth of slots is about to free, the next poll goes out
-   * now, alongside the settles, instead of one round trip after them.
+   * that call answers. Once a full poll's worth of slots is about to free and no poll is out, the
+   * next poll goes out now, alongside the settles, instead of one round trip after them.
    */
   finishing(delivery: SqsDelivery): void {
     if (!this.#running.delete(delivery) || this.#aheadScheduled || this.#closed || this.#capacity === null) return;
@@ -66,7 +66,10 @@ export class Poller {
     this.#aheadScheduled = true;
     setImmediate(() => {
       this.#aheadScheduled = false;
-      if (this.#closed || this.#capacity === null) return;
+      // Only into an empty pipeline: with polls already out (several pollers' worth of
+      // concurrency) their answers keep the slots fed, and more requests at once only cost CPU
+      // (measured: 4 pollers' worth went from 155 to 179 µs a message with polls ahead on top).
+      if (this.#closed || this.#capacity === null || this.#polls.size > 0) return;
       const room = this.#room(0);
       if (room - this.#covered >= Math.min(sqsLimits.maxBatch, this.#capacity)) this.#topUp(room);
     });
