@@ -54,6 +54,7 @@ export class WorkerRuntime {
   /** The drain followed by the final steps (state stopped, HTTP closed): what drain() callers await. */
   #stopping: Promise<DrainReport> | null = null;
   #starting: Promise<void> | null = null;
+  #idleCheckPending = false;
   #loop: Promise<void> | null = null;
   #http: AdminServer | null = null;
   #httpAddress: { port: number; host: string } | null = null;
@@ -90,7 +91,7 @@ export class WorkerRuntime {
       resources: (ctx) => handlesFor(this.#resources, ctx),
       started: (now) => void this.#lifecycle.tryTransition("busy", "job started", now),
       finished: () => {
-        if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
+        if (this.#inFlight.held === 0) this.#settleIdle();
       },
     });
     this.#leases = new LeaseKeeper(this.#source.leaseMs, {
@@ -224,6 +225,21 @@ export class WorkerRuntime {
       this.#lifetimeTimer = setTimeout(() => void this.drain({ reason: "max-lifetime" }), this.config.maxLifetimeMs);
       this.#lifetimeTimer.unref();
     }
+  }
+
+  /**
+   * The worker is idle once the last job settled and no other started in the same turn. At
+   * concurrency 1 the next job mostly starts right after the ack (its receive follows it, or the
+   * ack's reply carries it), so flipping at once would be an idle ⇄ busy pair per job that nobody
+   * could observe, each a state:changed event for the pod reporter to weigh.
+   */
+  #settleIdle(): void {
+    if (this.#idleCheckPending) return;
+    this.#idleCheckPending = true;
+    setImmediate(() => {
+      this.#idleCheckPending = false;
+      if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
+    });
   }
 
   async #startPod(): Promise<void> {
