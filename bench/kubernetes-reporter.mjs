@@ -63,12 +63,12 @@ async function main() {
   const FLAP_DEFAULT_S = Math.min(FLAP_S, num("BENCH_FLAP_DEFAULT_S", 12));
   const BURST_MS = 500;
   const GAP_MS = 1000;
-  /** The SDK's defaults (hysteresis quiet spell, reporter minimum interval and jitter), for the bound. */
+  /** busyAfterMs of the paced and unpaced runs (the SDK's default is 0), and the reporter's minimum interval and jitter, for the bound. */
   const DEFAULT_BUSY_AFTER_MS = 2000;
   const FLAP_BUSY_AFTER_MS = 100;
   const MIN_INTERVAL_MS = 1000;
   const JITTER_MS = 250;
-  /** Before the load starts (the start-up write lands) and after it ends (quiet spell 400 ms, then the idle write). */
+  /** Before the load starts (the start-up write lands) and after it ends (quiet spell 200 ms, then the idle write). */
   const SETTLE_MS = 300;
   const TAIL_MS = 1200;
   /** The whole bench is killed past this, whatever the settings (run.mjs has its own, longer, limit). */
@@ -305,7 +305,7 @@ async function main() {
     `Memory source, \`async () => {}\`, concurrency 1; jobs added on a fixed schedule of ${fmt(RATE)}/s for ${PACED_S} s per run ` +
       `(${fmt(RATE * PACED_S)} jobs), runs interleaved off, on${ROUNDS > 1 ? ", on, off, … " : " "}(${ROUNDS} round${ROUNDS > 1 ? "s" : ""}). jobs/s = jobs / (first due time → last completion); ` +
       "latency = due time → completion; CPU = the whole bench process (user + system) over the same window, per job. " +
-      `Reporter on: a fresh pod per run, default hysteresis (busy after ${DEFAULT_BUSY_AFTER_MS} ms, idle after a 400 ms quiet spell).`,
+      `Reporter on: a fresh pod per run, busy after ${DEFAULT_BUSY_AFTER_MS} ms (the SDK's default is 0; 2000 here so the busy mark lands mid-run), idle after the 200 ms quiet spell.`,
     "",
     "| round | reporter | completed jobs/s | latency p50 / p99 / max ms | CPU µs/job (user + sys) | PATCHes during the load |",
     "|---:|---|---:|---:|---:|---:|",
@@ -386,9 +386,10 @@ async function main() {
     "### Flapping: bursts separated by idle gaps",
     "",
     `${BURST_MS} ms bursts at ${fmt(RATE)} jobs/s, then ${GAP_MS} ms without jobs, repeated; reporter on. With busyAfterMs ${FLAP_BUSY_AFTER_MS} ` +
-      `every burst is a busy spell and every gap (> the 400 ms quiet spell) an idle one: 2 transitions per ${(BURST_MS + GAP_MS) / 1000} s, ` +
+      `every burst is a busy spell and every gap (> the 200 ms quiet spell) an idle one: 2 transitions per ${(BURST_MS + GAP_MS) / 1000} s, ` +
       `${fmt((2 * 60_000) / (BURST_MS + GAP_MS))} a minute asked for. The reporter's minimum interval (${MIN_INTERVAL_MS} ms + up to ${JITTER_MS} ms jitter, latest ` +
-      `value wins) caps writes at ${fmt(60_000 / MIN_INTERVAL_MS)} a minute. Counted from the first due time to ${TAIL_MS / 1000} s after the last completion.`,
+      `value wins) spaces the busy marks; the idle mark goes at once (it ends a spell the scaler should see ended), so at most one ` +
+      `busy and one idle write per interval: ${fmt((2 * 60_000) / MIN_INTERVAL_MS)} a minute. Counted from the first due time to ${TAIL_MS / 1000} s after the last completion.`,
     "",
     "| busyAfterMs | schedule s | bursts | transitions asked for | PATCHes | per minute | bound /min | min gap between writes ms | states written | all transitions? |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
@@ -408,7 +409,7 @@ async function main() {
     const alternating = rows.every((r, i) => i === 0 || r.state !== rows[i - 1].state);
     const states = rows.length === 0 ? "none" : `${counts}${alternating && rows.length > 1 ? `, alternating (${rows[0].state} first)` : ""}`;
     out(
-      `| ${busyAfterMs} | ${fmt((bursts * (BURST_MS + GAP_MS)) / 1000, 1)} | ${bursts} | ${asked} | ${windowWrites.length} | ${(windowWrites.length / minutes).toFixed(1)} | ${fmt(60_000 / MIN_INTERVAL_MS)} | ${gaps.length ? fmt(Math.min(...gaps)) : "—"} | ${states} | ${allTransitions ? "yes" : "**no**"} |`,
+      `| ${busyAfterMs} | ${fmt((bursts * (BURST_MS + GAP_MS)) / 1000, 1)} | ${bursts} | ${asked} | ${windowWrites.length} | ${(windowWrites.length / minutes).toFixed(1)} | ${fmt((2 * 60_000) / MIN_INTERVAL_MS)} | ${gaps.length ? fmt(Math.min(...gaps)) : "—"} | ${states} | ${allTransitions ? "yes" : "**no**"} |`,
     );
   }
   out(
