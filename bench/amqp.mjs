@@ -25,25 +25,16 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { adapterRequire, loadBuilt } from "./lib/built.mjs";
 import { startRabbitmq } from "./lib/rabbitmq.mjs";
 import { fmt } from "./lib/stats.mjs";
 import { best, counter, driveSource, interleaved, log, rate } from "./lib/throughput.mjs";
 
-const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same amqplib copy the adapter resolves.
-const amqplib = require("amqplib");
-let sdk;
-let adapter;
-try {
-  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
-  adapter = await import(new URL("../packages/adapters/dist/amqp/index.js", import.meta.url).href);
-} catch (error) {
-  process.stderr.write(`amqp bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
-  process.exit(1);
-}
+const amqplib = adapterRequire("amqplib");
+const { sdk, adapter } = await loadBuilt("amqp", "amqp");
 
 const PREFETCHES = (process.env.BENCH_PREFETCHES ?? "10,100").split(",").map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 50_000);

@@ -29,34 +29,18 @@
  * Markdown goes to stdout; progress to stderr.
  */
 import { execSync } from "node:child_process";
-import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { adapterRequire, loadBuilt } from "./lib/built.mjs";
 import { hogsRequested, startHogs } from "./lib/hog.mjs";
 import { startRedis } from "./lib/redis.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 import { counter, driveSource, log } from "./lib/throughput.mjs";
 
-const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same bullmq and ioredis copies the adapter resolves.
-const { Queue, Worker } = require("bullmq");
-const { Redis } = require("ioredis");
-let sdk;
-let adapter;
-try {
-  // QUIESCE_BENCH_SDK / QUIESCE_BENCH_ADAPTERS point at other builds (before/after a change); the
-  // adapters' copy must import the same SDK build (its node_modules/@quiesce/sdk) for a fair pair.
-  const here = `file://${process.cwd()}/`;
-  const sdkUrl = process.env.QUIESCE_BENCH_SDK ? new URL(process.env.QUIESCE_BENCH_SDK, here) : new URL("../packages/sdk/dist/index.js", import.meta.url);
-  const adapterUrl = process.env.QUIESCE_BENCH_ADAPTERS
-    ? new URL(process.env.QUIESCE_BENCH_ADAPTERS, here)
-    : new URL("../packages/adapters/dist/bullmq/index.js", import.meta.url);
-  sdk = await import(sdkUrl.href);
-  adapter = await import(adapterUrl.href);
-} catch (error) {
-  process.stderr.write(`bullmq bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
-  process.exit(1);
-}
+const { Queue, Worker } = adapterRequire("bullmq");
+const { Redis } = adapterRequire("ioredis");
+const { sdk, adapter } = await loadBuilt("bullmq", "bullmq");
 
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,10,50").split(",").map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);

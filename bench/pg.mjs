@@ -23,24 +23,15 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { startPostgres } from "../scripts/postgres.mjs";
+import { adapterRequire, loadBuilt } from "./lib/built.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 
-const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same pg copy the adapter resolves.
-const pg = require("pg");
-let sdk;
-let adapter;
-try {
-  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
-  adapter = await import(new URL("../packages/adapters/dist/pg/index.js", import.meta.url).href);
-} catch (error) {
-  process.stderr.write(`pg bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
-  process.exit(1);
-}
+const pg = adapterRequire("pg");
+const { sdk, adapter } = await loadBuilt("pg", "pg");
 
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "1,5,20").split(",").map(Number);
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);

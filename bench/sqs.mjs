@@ -22,25 +22,17 @@
  *
  * Markdown goes to stdout; progress to stderr.
  */
-import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { adapterRequire, loadBuilt } from "./lib/built.mjs";
 import { fauxqsClientConfig, startFauxqs } from "./lib/fauxqs.mjs";
-import { fmt, median } from "./lib/stats.mjs";
+import { fmt } from "./lib/stats.mjs";
+import { best, counter, interleaved, log, rate } from "./lib/throughput.mjs";
 
-const require = createRequire(new URL("../packages/adapters/package.json", import.meta.url));
 // The same client-sqs copy the adapter resolves.
-const sqsSdk = require("@aws-sdk/client-sqs");
+const sqsSdk = adapterRequire("@aws-sdk/client-sqs");
 const { Consumer } = await import("sqs-consumer");
-let sdk;
-let adapter;
-try {
-  sdk = await import(new URL("../packages/sdk/dist/index.js", import.meta.url).href);
-  adapter = await import(new URL("../packages/adapters/dist/sqs/index.js", import.meta.url).href);
-} catch (error) {
-  process.stderr.write(`sqs bench: cannot load the built packages (run \`pnpm run build\` first): ${error.message}\n`);
-  process.exit(1);
-}
+const { sdk, adapter } = await loadBuilt("sqs", "sqs");
 
 const POLLERS = [1, 4];
 const BATCH = 10;
@@ -48,7 +40,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 5));
 const WARMUP_JOBS = 1_000;
 const noop = async () => {};
-const log = (line) => process.stderr.write(`${line}\n`);
 
 // ---- one run per mode ---------------------------------------------------------------------------
 
@@ -77,33 +68,6 @@ async function filledQueue(admin, n) {
   };
 }
 
-/** Counts completions; resolves with the wall and CPU time since `begin()` at the n-th. */
-function counter(n) {
-  let done = 0;
-  let t0 = 0;
-  let cpu0 = null;
-  let finish;
-  const finished = new Promise((resolve) => (finish = resolve));
-  return {
-    finished,
-    get done() {
-      return done;
-    },
-    begin() {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-    },
-    tick(count = 1) {
-      const before = done;
-      done += count;
-      if (before < n && done >= n) {
-        const cpu = process.cpuUsage(cpu0);
-        finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
-      }
-    },
-  };
-}
-
 async function runRaw(env, pollers, n) {
   const queue = await filledQueue(env.admin, n);
   const count = counter(n);
@@ -118,7 +82,7 @@ async function runRaw(env, pollers, n) {
       for (const message of Messages) await noop(message);
       const Entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
       await client.send(new sqsSdk.DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries }));
-      count.tick(Messages.length);
+      count.add(Messages.length);
     }
   };
   await Promise.all(Array.from({ length: pollers }, loop));
@@ -185,34 +149,23 @@ async function main() {
   const emulator = await startFauxqs();
   const env = { endpoint: emulator.endpoint, admin: new sqsSdk.SQSClient(fauxqsClientConfig(emulator.endpoint)) };
   log(`sqs bench: fauxqs on ${emulator.endpoint}, ${fmt(JOBS)} messages per run, ${REPS} runs per mode`);
-  const rows = [];
+  let rows;
   try {
-    for (const pollers of POLLERS) {
-      for (const mode of Object.keys(modes)) {
-        if (process.env.BENCH_DEBUG) log(`warm-up ${mode} pollers=${pollers}`);
-        await modes[mode](env, pollers, WARMUP_JOBS);
-      }
-      const rates = { raw: [], consumer: [], quiesce: [] };
-      const cpu = { raw: [], consumer: [], quiesce: [] };
-      for (let rep = 0; rep < REPS; rep++) {
-        for (const mode of ORDERS[rep % ORDERS.length]) {
-          const run = await modes[mode](env, pollers, JOBS);
-          rates[mode].push(JOBS / run.seconds);
-          cpu[mode].push(run.cpuUsPerJob);
-        }
-      }
-      const med = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(rates[mode])]));
-      const cpuMed = Object.fromEntries(Object.keys(modes).map((mode) => [mode, median(cpu[mode])]));
-      rows.push({ pollers, ...med, cpu: cpuMed, rates });
-      log(`pollers=${pollers}: ${Object.keys(modes).map((mode) => `${mode} ${rates[mode].map((r) => fmt(r)).join(", ")}`).join(" | ")} msg/s`);
-    }
+    rows = await interleaved({
+      settings: POLLERS,
+      modes: Object.keys(modes),
+      reps: REPS,
+      jobs: JOBS,
+      warmupJobs: WARMUP_JOBS,
+      run: (mode, pollers, n) => modes[mode](env, pollers, n),
+      label: "pollers",
+      orders: ORDERS,
+    });
   } finally {
     env.admin.destroy();
     await emulator.stop();
   }
 
-  const best = (row, mode) => Math.max(...row.rates[mode]);
-  const rate = (row, mode) => `${fmt(row[mode])} (${fmt(best(row, mode))})`;
   const cpus = os.cpus();
   const lines = [
     "## SQS (emulator fauxqs): raw ReceiveMessage + DeleteMessageBatch loop vs sqs-consumer vs quiesce (no-op messages)",
@@ -224,12 +177,12 @@ async function main() {
     "|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.pollers} (${r.pollers * BATCH}) | ${rate(r, "raw")} | ${rate(r, "consumer")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${fmt(r.quiesce / r.consumer, 2)} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.consumer, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
+        `| ${r.setting} (${r.setting * BATCH}) | ${rate(r, "raw")} | ${rate(r, "consumer")} | ${rate(r, "quiesce")} | **${fmt(r.quiesce / r.raw, 3)}**, ${fmt(best(r, "quiesce") / best(r, "raw"), 3)} | ${fmt(r.quiesce / r.consumer, 2)} | ${fmt(r.cpu.raw, 1)} / ${fmt(r.cpu.consumer, 1)} / ${fmt(r.cpu.quiesce, 1)} |`,
     ),
     "",
     "msg/s: median of the runs (best run in brackets). CPU: this process's user + system time per message during the timed part, median (the emulator's CPU is not in it, but it shares the cores).",
     "",
-    `Runs (msg/s): ${rows.map((r) => `pollers=${r.pollers} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
+    `Runs (msg/s): ${rows.map((r) => `pollers=${r.setting} ${Object.keys(modes).map((mode) => `${mode} [${r.rates[mode].map((x) => fmt(x)).join(", ")}]`).join(", ")}`).join("; ")}.`,
     `Load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s.`,
     "",
   ];

@@ -1,5 +1,5 @@
 /**
- * What the raw-client-vs-quiesce throughput benches (bullmq.mjs, amqp.mjs) share: timing a run by
+ * What the raw-client-vs-quiesce throughput benches (bullmq.mjs, amqp.mjs, sqs.mjs) share: timing a run by
  * its completions, the least loop that drives a source alone, the interleaved rounds, medians.
  * Not a bench itself (bench/run.mjs runs only the names it lists).
  */
@@ -15,17 +15,26 @@ export function counter(n) {
   let cpu0 = null;
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
+  /** `count` completions at once (a batch delete); resolves `finished` when the n-th is among them. */
+  const add = (count) => {
+    const before = done;
+    done += count;
+    if (before >= n || done < n) return;
+    const cpu = process.cpuUsage(cpu0);
+    finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
+  };
   return {
     finished,
+    get done() {
+      return done;
+    },
     begin() {
       t0 = performance.now();
       cpu0 = process.cpuUsage();
     },
-    tick() {
-      if (++done !== n) return;
-      const cpu = process.cpuUsage(cpu0);
-      finish({ seconds: (performance.now() - t0) / 1000, cpuUsPerJob: (cpu.user + cpu.system) / n });
-    },
+    add,
+    /** One completion; takes no argument and no `this`, so it can be handed to an emitter as it is. */
+    tick: () => add(1),
   };
 }
 
@@ -61,18 +70,19 @@ const ORDERS = [
 
 /**
  * For each setting: a warm-up run per mode (not reported), then `reps` rounds with the order of
- * the modes rotated, so drift (server memory, GC, a neighbour) hits every mode alike. `run(mode,
- * setting, n)` resolves with { seconds, cpuUsPerJob }. Returns one row per setting: medians of
- * jobs/s and CPU per job per mode, and every rate.
+ * the modes rotated (`orders`: one order of the modes per round, repeated), so drift (server
+ * memory, GC, a neighbour) hits every mode alike. `run(mode, setting, n)` resolves with
+ * { seconds, cpuUsPerJob }. Returns one row per setting: medians of jobs/s and CPU per job per
+ * mode, and every rate.
  */
-export async function interleaved({ settings, modes, reps, jobs, warmupJobs, run, label }) {
+export async function interleaved({ settings, modes, reps, jobs, warmupJobs, run, label, orders = ORDERS }) {
   const rows = [];
   for (const setting of settings) {
     for (const mode of modes) await run(mode, setting, warmupJobs);
     const rates = Object.fromEntries(modes.map((mode) => [mode, []]));
     const cpu = Object.fromEntries(modes.map((mode) => [mode, []]));
     for (let rep = 0; rep < reps; rep++) {
-      for (const mode of ORDERS[rep % ORDERS.length].filter((m) => modes.includes(m))) {
+      for (const mode of orders[rep % orders.length].filter((m) => modes.includes(m))) {
         const result = await run(mode, setting, jobs);
         rates[mode].push(jobs / result.seconds);
         cpu[mode].push(result.cpuUsPerJob);
