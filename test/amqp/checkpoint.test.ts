@@ -7,6 +7,7 @@ import { createAmqpSource } from "@quiesce/adapters/amqp";
 import type { Delivery } from "@quiesce/sdk";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { lastCheckpointed, stepsRun } from "../harness/checkpoint-steps.js";
 import { pollUntil } from "../harness/poll-until.js";
 import { servers } from "../harness/servers.js";
 import { uniqueName } from "../harness/unique.js";
@@ -23,8 +24,6 @@ afterEach(async () => {
 });
 
 const of = (worker: WorkerProcess, kind: string) => ofKind(events(worker), kind);
-const lastCheckpointed = (worker: WorkerProcess): number => Math.max(0, ...of(worker, "checkpointed").map((e) => Number(e.step)));
-const stepsRun = (...workers: WorkerProcess[]): number[] => workers.flatMap((w) => of(w, "step-started").map((e) => Number(e.step)));
 
 /** Wait for the job to finish and the queue to empty, then stop the worker: exit 0, or 143 when it lost a lease on the way. */
 async function finishOn(s: AmqpScenario, worker: WorkerProcess, code: 0 | 143 = 0): Promise<void> {

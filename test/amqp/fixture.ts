@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type ChannelModel, type ConfirmChannel } from "amqplib";
+import { jsonLines } from "../harness/fixture-log.js";
 import { spawnWorker, type WorkerProcess } from "../harness/worker-process.js";
 
 const script = fileURLToPath(new URL("../fixtures/amqp/worker.mjs", import.meta.url));
@@ -149,10 +150,7 @@ export type WorkerEvent = Record<string, unknown> & { event: string; pid: number
 
 /** The fixture's JSON lines, parsed. */
 export function events(worker: WorkerProcess): WorkerEvent[] {
-  return worker.stdout
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as WorkerEvent);
+  return jsonLines<WorkerEvent>(worker.stdout);
 }
 
 export const ofKind = (log: readonly WorkerEvent[], kind: string): WorkerEvent[] => log.filter((e) => e.event === kind);

@@ -3,6 +3,7 @@
 // SIGTERM with a deadline shorter than the job, and by a SIGKILL, resumes on another worker after
 // its last checkpoint, and leaves no checkpoint behind once completed.
 import { afterEach, describe, expect, it } from "vitest";
+import { lastCheckpointed, stepsRun } from "../harness/checkpoint-steps.js";
 import { pollUntil } from "../harness/poll-until.js";
 import { servers } from "../harness/servers.js";
 import { uniqueName } from "../harness/unique.js";
@@ -17,7 +18,6 @@ afterEach(async () => {
 
 const twelveSteps = { steps: 12, stepMs: 300 };
 const of = (worker: WorkerProcess, event: string) => events(worker).filter((e) => e.event === event);
-const lastCheckpointed = (worker: WorkerProcess): number => Math.max(0, ...of(worker, "checkpointed").map((e) => Number(e.step)));
 
 /** The job's own hash still holds a checkpoint in its progress field. */
 async function checkpointLeft(s: BullmqScenario, id: string): Promise<boolean> {
@@ -59,7 +59,7 @@ describe("bullmq: checkpoint and resume across processes", () => {
       const second = s.spawn();
       const job = await finishOn(s, second, id);
       expect(of(second, "job-started")).toMatchObject([{ id, from: last, attempt: 1 }]);
-      const steps = [...of(first, "step-started"), ...of(second, "step-started")].map((e) => Number(e.step));
+      const steps = stepsRun(first, second);
       // Every step ran, and at most the one in progress at the interruption ran twice.
       expect(new Set(steps).size).toBe(12);
       expect(steps.length).toBeLessThanOrEqual(13);
@@ -87,7 +87,7 @@ describe("bullmq: checkpoint and resume across processes", () => {
 
     const job = await finishOn(s, survivor, id);
     expect(of(survivor, "job-started")).toMatchObject([{ id, from: last }]);
-    const steps = [...of(doomed, "step-started"), ...of(survivor, "step-started")].map((e) => Number(e.step));
+    const steps = stepsRun(doomed, survivor);
     expect(new Set(steps).size).toBe(12);
     expect(steps.length).toBeLessThanOrEqual(13);
     expect(job.stalledCounter).toBe(1);

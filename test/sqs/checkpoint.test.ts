@@ -6,6 +6,7 @@
 // FIFO queue (no re-send) the store alone carries it across a drain.
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
+import { lastCheckpointed, stepsRun } from "../harness/checkpoint-steps.js";
 import { pollUntil } from "../harness/poll-until.js";
 import { servers } from "../harness/servers.js";
 import { uniqueName } from "../harness/unique.js";
@@ -21,8 +22,6 @@ afterEach(async () => {
   pool = undefined;
 });
 
-const lastCheckpointed = (worker: WorkerProcess): number => Math.max(0, ...events(worker, "checkpointed").map((e) => Number(e.step)));
-const stepsRun = (...workers: WorkerProcess[]): number[] => workers.flatMap((w) => events(w, "step-started").map((e) => Number(e.step)));
 
 async function finishOn(s: SqsScenario, worker: WorkerProcess): Promise<void> {
   await worker.waitForLine(/"event":"job-finished"/, { timeoutMs: 30_000 });
