@@ -23,12 +23,13 @@
  * Markdown goes to stdout; progress to stderr.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { probe, sleep, track } from "./lib/child.mjs";
+import { listeningPort, probe, sleep, track, withTimeout } from "./lib/child.mjs";
 import { startKubeApiFake, writeKubeconfig } from "./lib/kube-api-fake.mjs";
 import { median } from "./lib/stats.mjs";
 
@@ -85,36 +86,11 @@ const KINDS = {
   },
 };
 
-/** Resolves with the port of the "http server listening" JSON line, or null on the first line for a process without one. */
-function firstSignOfLife(child, wantPort) {
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    const onData = (chunk) => {
-      buffered += chunk;
-      let newline;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (!wantPort) return done(null);
-        try {
-          const record = JSON.parse(line);
-          if (record.msg === "http server listening" && Number.isInteger(record.port)) return done(record.port);
-        } catch {
-          // not a JSON log line
-        }
-      }
-    };
-    const done = (value) => {
-      child.stderr.off("data", onData);
-      child.stderr.resume();
-      clearTimeout(timer);
-      resolve(value);
-    };
-    const timer = setTimeout(() => reject(new Error(`no sign of life within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`exited (${code}) before it was ready: ${buffered.slice(0, 500)}`)));
-  });
+/** The port of the "http server listening" JSON line; for a process without HTTP, null at its first line. */
+function firstSignOfLife(child, kind, wantPort) {
+  if (wantPort) return withTimeout(listeningPort(child), READY_TIMEOUT_MS, `${kind} listening`);
+  child.stderr.resume();
+  return withTimeout(once(child.stderr, "data"), READY_TIMEOUT_MS, `${kind} first line`).then(() => null);
 }
 
 function readStatus(pid) {
@@ -156,7 +132,7 @@ async function measure(kind) {
   const child = spawn(process.execPath, spec.args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...spec.env, ...pod?.env } });
   const exited = track(child);
   try {
-    const port = await firstSignOfLife(child, spec.readyPath !== null);
+    const port = await firstSignOfLife(child, kind, spec.readyPath !== null);
     if (spec.readyPath !== null) {
       const by = performance.now() + READY_TIMEOUT_MS;
       while ((await probe(port, spec.readyPath)) !== 200) {
