@@ -8,6 +8,8 @@ export default defineConfig({
       { test: { name: "adapters", root: "packages/adapters", include: ["test/**/*.test.ts"] } },
       "test/vitest.config.ts",
     ],
-    reporters: process.env.CI ? ["default", ["json", { outputFile: ".vitest-report.json" }]] : ["default"],
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: ".vitest-report.json" }], "./test/flaky-reporter.ts"]
+      : ["default", "./test/flaky-reporter.ts"],
   },
 });

@@ -129,11 +129,11 @@ for v in "${versions[@]}"; do
   # .vitest-report.json, and vitest 4 keeps a config reporter's options (its outputFile) over
   # --outputFile.json when the CLI names the same reporter, so this run would overwrite the main
   # report. What CI changes in vitest itself is kept explicitly: .only fails, snapshots are not written.
-  timeout --kill-after=30 "$RUN_TIMEOUT" env -u CI UPDATE_SNAPSHOT=none \
+  timeout --kill-after=30 "$RUN_TIMEOUT" env -u CI UPDATE_SNAPSHOT=none QUIESCE_TEST_RETRY="${QUIESCE_TEST_RETRY:-1}" \
     "$bin" node_modules/vitest/vitest.mjs run --no-allowOnly \
     --project sdk --project integration \
     "$ROOT/packages/sdk/" "$ROOT/test/lifecycle/" "$ROOT/test/kubernetes/" \
-    --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+    --reporter=default --reporter=json --outputFile.json="$report" --reporter=./test/flaky-reporter.ts || status=$?
   [ "$status" -eq 124 ] && log "Node $have: timed out after $RUN_TIMEOUT"
   if [ "$status" -eq 0 ] && [ ! -s "$report" ]; then log "Node $have: vitest wrote no $report"; status=1; fi
   [ "$status" -eq 0 ] || overall=1
