@@ -69,7 +69,9 @@ describe("sqs: checkpoint and resume across processes", () => {
     const s = (scenario = await SqsScenario.create(servers().fauxqs, { prefix: "ckpt-kill" }));
     const table = uniqueName("ckpt").replace(/-/g, "_");
     pool = new pg.Pool({ connectionString: servers().postgres.url, max: 1 });
-    const env = { waitSeconds: 1, visibilitySeconds: 2, extra: { FIXTURE_CHECKPOINT_STORE: servers().postgres.url, FIXTURE_CHECKPOINT_KEYSPACE: table } };
+    // 3 s: renewed every ~1.5 s, so the survivor keeps its lease on a loaded machine (with 2 s a
+    // late renewal once lost it there: its run was interrupted, and the drain's exit said 143).
+    const env = { waitSeconds: 1, visibilitySeconds: 3, extra: { FIXTURE_CHECKPOINT_STORE: servers().postgres.url, FIXTURE_CHECKPOINT_KEYSPACE: table } };
     const doomed = s.spawn(env);
     await doomed.waitForLine(/"event":"ready"/);
     const id = await s.queue.send({ steps: 12, stepMs: 800 });

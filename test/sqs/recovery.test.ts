@@ -16,11 +16,12 @@ afterEach(async () => {
 describe("sqs: recovery", () => {
   it("a job 5x longer than the visibility timeout completes once: heartbeats keep it hidden from a second worker", async () => {
     const s = (scenario = await SqsScenario.create(servers().fauxqs, { prefix: "long" }));
-    // 2 s visibility, renewed at about 1 s; a lapse would hand the message to the other worker.
-    const env = { concurrency: 2, visibilitySeconds: 2, waitSeconds: 1 };
+    // 3 s visibility, renewed at about 1.5 s (2 s leaves too little slack on a loaded machine);
+    // a lapse would hand the message to the other worker.
+    const env = { concurrency: 2, visibilitySeconds: 3, waitSeconds: 1 };
     const workers = [s.spawn(env), s.spawn(env)];
     await Promise.all(workers.map((w) => w.waitForLine(/"event":"ready"/)));
-    const id = await s.queue.send({ n: 7, ms: 10_000 });
+    const id = await s.queue.send({ n: 7, ms: 15_000 });
     await pollUntil(() => s.effects().get(id) === 1, { timeoutMs: 30_000, message: "long job done" });
     await pollUntil(async () => (await s.queue.counts()).inFlight === 0, { timeoutMs: 5_000, message: "message deleted" });
 
