@@ -19,7 +19,10 @@ export interface SqsSourceOptions {
   readonly queueUrl: string;
   /** An `SQSClient` to use; the source never destroys it. Give this or `clientConfig`. */
   readonly client?: SQSClient;
-  /** Passed to `new SQSClient(...)`; the source destroys that client on stop. Give this or `client`. */
+  /**
+   * Passed to `new SQSClient({ cacheMiddleware: true, ...clientConfig })`; the source destroys
+   * that client on stop. Give this or `client`.
+   */
   readonly clientConfig?: SQSClientConfig;
   /** Long poll length of each `ReceiveMessage`, 0-20 s. @defaultValue 20 */
   readonly waitTimeSeconds?: number;

@@ -8,6 +8,7 @@ import { LeaseClock } from "./lease-clock.js";
 import { loadSqs, type SqsModule } from "./load.js";
 import { sqsLimits, type ResolvedSqsOptions } from "./options.js";
 import { Poller } from "./poller.js";
+import { Receives } from "./receives.js";
 import { maxReceiveCountWarning, queueFacts } from "./queue-check.js";
 import { SqsDelivery, type DeliveryHost } from "./sqs-delivery.js";
 
@@ -23,6 +24,7 @@ interface Parts {
   readonly deletes: Batcher<string>;
   readonly visibility: Batcher<VisibilityEntry>;
   readonly poller: Poller;
+  readonly receives: Receives;
 }
 
 /** created → running ⇄ paused → stopped. Only receive() in running hands out messages. */
@@ -137,7 +139,9 @@ export class SqsSource implements Source {
     const options = this.#options;
     const sqs = await loadSqs();
     // One client for every start attempt: the runtime retries start() while SQS is unreachable.
-    const client = options.client ?? (this.#ownedClient ??= new sqs.SQSClient(options.clientConfig ?? {}));
+    // Our own client caches its resolved middleware stack per command (nobody else can change
+    // that stack): the SDK's per-request work is the larger part of this source's CPU per message.
+    const client = options.client ?? (this.#ownedClient ??= new sqs.SQSClient({ cacheMiddleware: true, ...options.clientConfig }));
     let attributes: Record<string, string> | undefined;
     try {
       // Proves the queue exists and the credentials may use it (a ConfigError if not: no retry
@@ -163,18 +167,18 @@ export class SqsSource implements Source {
       leaseMs: this.leaseMs,
     });
     if (this.#concurrency !== null) poller.setCapacity(this.#concurrency);
-    this.#parts = { sqs, client, deletes, visibility, poller };
+    this.#parts = { sqs, client, deletes, visibility, poller, receives: new Receives(client) };
     if (this.#state === "created") this.#state = "running";
     else if (this.#state === "paused") await poller.close();
   }
 
   async #poll(max: number, signal: AbortSignal): Promise<SqsDelivery[]> {
-    const { sqs, client } = this.#require();
+    const { sqs, receives } = this.#require();
     const options = this.#options;
     const sentAt = Date.now();
     let messages: Message[] | undefined;
     try {
-      ({ Messages: messages } = await client.send(
+      ({ Messages: messages } = await receives.send(
         new sqs.ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
           MaxNumberOfMessages: max,
@@ -187,7 +191,7 @@ export class SqsSource implements Source {
           // reads the quiesce.* ones; FIFO queues never re-send.
           ...(options.fifo ? {} : { MessageAttributeNames: ["All"] }),
         }),
-        { abortSignal: signal },
+        signal,
       ));
     } catch (thrown) {
       throw sqsError("ReceiveMessage", `queue ${this.name}`, thrown);
