@@ -88,6 +88,7 @@ export class WorkerRuntime {
       counters: this.#counters,
       leases: () => this.#leases,
       emit,
+      listens: events.listens.bind(events),
       resources: (ctx) => handlesFor(this.#resources, ctx),
       started: (now) => void this.#lifecycle.tryTransition("busy", "job started", now),
       finished: () => {
@@ -236,11 +237,14 @@ export class WorkerRuntime {
   #settleIdle(): void {
     if (this.#idleCheckPending) return;
     this.#idleCheckPending = true;
-    setImmediate(() => {
-      this.#idleCheckPending = false;
-      if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
-    });
+    setImmediate(this.#idleCheck);
   }
+
+  /** Made once: at concurrency 1 the check is scheduled after every job. */
+  readonly #idleCheck = (): void => {
+    this.#idleCheckPending = false;
+    if (this.#inFlight.held === 0) this.#lifecycle.tryTransition("idle", "last job settled");
+  };
 
   async #startPod(): Promise<void> {
     const k8s = this.config.kubernetes;

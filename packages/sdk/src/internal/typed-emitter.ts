@@ -34,6 +34,11 @@ export class TypedEmitter<Events extends object> {
     if (entry?.set.delete(listener as Listener<never>)) entry.list = null;
   }
 
+  /** Whether `name` has a listener now: lets a hot path skip building a payload nobody hears. */
+  listens(name: keyof Events): boolean {
+    return (this.#listeners.get(name)?.set.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(name: K, payload: Events[K]): void {
     const entry = this.#listeners.get(name);
     if (!entry || entry.set.size === 0) return;

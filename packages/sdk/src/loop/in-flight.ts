@@ -1,18 +1,27 @@
-import { deferred } from "../internal/timers.js";
 import type { Job } from "./job.js";
 
 /**
  * Every delivery this worker holds, from receipt until it is settled and its handler returned.
- * Insertion order is receipt order, so the first entry is the oldest.
+ *
+ * An array with each job's index on the job, removed by moving the last entry into the gap: every
+ * job goes in and out once, and at concurrency 1 a Set grows and shrinks its table on each pair
+ * (about 120 bytes a job for the young-generation GC), where push and pop allocate nothing. The
+ * order is therefore not receipt order; nothing depends on it ({@link oldestStart} scans).
  */
 export class InFlight {
-  readonly #jobs = new Set<Job>();
+  readonly #jobs: Job[] = [];
   #running = 0;
-  #changed: { promise: Promise<void>; resolve: (v: void) => void } | null = null;
+  /** Resolves the pending {@link nextRemoval}, or null when nobody waits. */
+  #resolve: (() => void) | null = null;
+  #changed: Promise<void> | null = null;
+  /** One executor for every wait: no closure per wait, only the promise itself. */
+  readonly #capture = (resolve: () => void): void => {
+    this.#resolve = resolve;
+  };
 
   /** Deliveries held: received and not yet settled (running, or waiting for a slot). */
   get held(): number {
-    return this.#jobs.size;
+    return this.#jobs.length;
   }
 
   /** Jobs whose handler has started and not returned (a subset of {@link held}). */
@@ -21,7 +30,9 @@ export class InFlight {
   }
 
   add(job: Job): void {
-    this.#jobs.add(job);
+    if (job.heldAt !== -1) return;
+    job.heldAt = this.#jobs.length;
+    this.#jobs.push(job);
   }
 
   markStarted(): void {
@@ -30,38 +41,53 @@ export class InFlight {
 
   /** False when the job was already removed (a forced release or lease loss got there first). */
   delete(job: Job): boolean {
-    if (!this.#jobs.delete(job)) return false;
+    const at = job.heldAt;
+    if (at === -1) return false;
+    const last = this.#jobs.pop() as Job;
+    if (last !== job) {
+      this.#jobs[at] = last;
+      last.heldAt = at;
+    }
+    job.heldAt = -1;
     if (job.started) this.#running--;
     this.wake();
     return true;
   }
 
-  values(): IterableIterator<Job> {
-    return this.#jobs.values();
+  /**
+   * The jobs held now, as a copy: a caller may settle (and so remove) jobs while it walks them,
+   * and a removal moves another entry. Asked per lease-keeper tick and per drain, never per job.
+   */
+  values(): Job[] {
+    return this.#jobs.slice();
   }
 
   /** Start time of the oldest running job, or null. */
   oldestStart(): number | null {
-    for (const job of this.#jobs) if (job.started) return job.startedAt;
-    return null;
+    let oldest: number | null = null;
+    for (const job of this.#jobs) {
+      if (job.started && (oldest === null || job.startedAt < oldest)) oldest = job.startedAt;
+    }
+    return oldest;
   }
 
   /** Wake whoever waits in {@link nextRemoval} without a removal (the drain began). */
   wake(): void {
-    const waiter = this.#changed;
-    if (waiter) {
+    const resolve = this.#resolve;
+    if (resolve) {
+      this.#resolve = null;
       this.#changed = null;
-      waiter.resolve();
+      resolve();
     }
   }
 
   /** Resolves on the next removal (a slot freed, or one step closer to empty) or {@link wake}. */
   nextRemoval(): Promise<void> {
-    this.#changed ??= deferred<void>();
-    return this.#changed.promise;
+    this.#changed ??= new Promise<void>(this.#capture);
+    return this.#changed;
   }
 
   async waitForEmpty(): Promise<void> {
-    while (this.#jobs.size > 0) await this.nextRemoval();
+    while (this.#jobs.length > 0) await this.nextRemoval();
   }
 }

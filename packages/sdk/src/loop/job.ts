@@ -22,6 +22,8 @@ export class Job {
   leaseRenewedAt: number;
   /** Lease length asked for at the last renewal. */
   leaseMs: number;
+  /** This job's index in the InFlight array while held, -1 otherwise; only InFlight writes it. */
+  heldAt = -1;
   #settlement: Settlement | null = null;
   /** ctx.signal, made only when a handler reads it (most never do) or when the job is stopped. */
   #abort: AbortController | null = null;

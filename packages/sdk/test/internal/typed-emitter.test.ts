@@ -61,4 +61,13 @@ describe("TypedEmitter", () => {
     events.emit("tick", { n: 3 });
     expect(calls).toBe(1);
   });
+
+  it("listens() says whether a listener is subscribed now", () => {
+    const events = emitter();
+    expect(events.listens("tick")).toBe(false);
+    const off = events.on("tick", () => undefined);
+    expect(events.listens("tick")).toBe(true);
+    off();
+    expect(events.listens("tick")).toBe(false);
+  });
 });

@@ -33,6 +33,18 @@ describe("worker lifecycle in process", () => {
     expect(states.slice(-2)).toEqual(["draining", "stopped"]);
   });
 
+  it("emits job:started with the id and attempt to a listener (the payload is built only when one listens)", async () => {
+    const source = createMemorySource();
+    const id = source.add("x");
+    const worker = embedded({ source, handler: () => undefined });
+    const started: unknown[] = [];
+    worker.on("job:started", (event) => started.push(event));
+    await worker.start();
+    await pollUntil(() => worker.status().completed === 1, { timeoutMs: 5000 });
+    await worker.drain();
+    expect(started).toEqual([{ id, attempt: 1 }]);
+  });
+
   it("start() twice is one start", async () => {
     const worker = embedded({ handler: () => undefined });
     const a = worker.start();
