@@ -27,8 +27,8 @@ export interface JobRunnerContext {
   readonly counters: Counters;
   readonly leases: () => LeaseKeeper<Job>;
   emit<K extends keyof WorkerEvents>(name: K, payload: WorkerEvents[K]): void;
-  /** Whether an event has a listener (no payload is built per job for one nobody hears); absent: always. */
-  listens?(name: keyof WorkerEvents): boolean;
+  /** Whether an event has a listener (no payload is built per job for one nobody hears). */
+  listens(name: keyof WorkerEvents): boolean;
   /** `ctx.resources` for one job. */
   resources?(ctx: JobContext & ResourceJob): Readonly<Record<string, unknown>>;
   /** A job started at `now` (epoch ms; the worker becomes busy). */
@@ -104,7 +104,7 @@ export class JobRunner {
     job.startedAt = now;
     ctx.inFlight.markStarted();
     ctx.started(now);
-    if (ctx.listens?.("job:started") ?? true) ctx.emit("job:started", { id: delivery.id, attempt: delivery.attempt });
+    if (ctx.listens("job:started")) ctx.emit("job:started", { id: delivery.id, attempt: delivery.attempt });
     // No outcome object per job: the value, or the error (coerceError always gives an Error).
     let value: unknown;
     let error: Error | undefined = delivery.decodeError;

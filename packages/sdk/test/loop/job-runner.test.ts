@@ -35,6 +35,7 @@ function setup(handler: (payload: unknown, ctx: JobContext) => unknown) {
     counters,
     leases: () => holder.leases as LeaseKeeper<Job>,
     emit: (name, payload) => events.emit(name, payload),
+    listens: (name) => events.listens(name),
     started: () => undefined,
     finished: () => undefined,
   });
